@@ -1,0 +1,69 @@
+"""The composition root: settings in, a ready chat engine (model, store, knowledge base) out."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+from assistant.engine import AdapterChoice, ChatEngine
+from assistant.model_prep import prepare_base_model
+from assistant.settings import Settings
+from assistant.store import Store
+
+Progress = Callable[[str], None]
+
+
+def quiet_libraries() -> None:
+    """Keep third-party progress bars and warnings off the user's terminal."""
+    os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+
+
+def open_store(settings: Settings) -> Store:
+    return Store(settings.paths.database)
+
+
+def open_knowledge_base(settings: Settings):
+    from retrieval import IndexSettings, KnowledgeBase
+
+    options = settings.retrieval
+    return KnowledgeBase(
+        IndexSettings(
+            directory=settings.paths.index,
+            chroma_host=options.chroma_host,
+            chroma_port=options.chroma_port,
+            collection=options.collection,
+            embedding_model=options.embedding_model,
+            chunk_tokens=options.chunk_tokens,
+            chunk_overlap=options.chunk_overlap,
+        )
+    )
+
+
+def open_engine(
+    settings: Settings,
+    progress: Progress = lambda _: None,
+    adapter_choice: AdapterChoice | None = None,
+    grounded: bool = True,
+) -> ChatEngine:
+    from assistant.grounding import KnowledgeBaseRetriever
+    from assistant.hf_model import HFChatModel
+
+    quiet_libraries()
+    base = prepare_base_model(settings, progress)
+    progress(f"Loading {base.model_id}")
+    model = HFChatModel.load(settings, base)
+    retriever = None
+    if grounded:
+        progress("Opening the knowledge base")
+        retriever = KnowledgeBaseRetriever(open_knowledge_base(settings))
+    return ChatEngine(model, open_store(settings), settings, retriever, adapter_choice)
+
+
+def fixed_adapter(version: str | None, path: Path | None) -> AdapterChoice:
+    return lambda: (version, path)

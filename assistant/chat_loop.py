@@ -1,0 +1,85 @@
+"""Chat on the command line: one streamed answer, an interactive loop, and the main job."""
+
+from __future__ import annotations
+
+from assistant.cli_output import err, out, status
+from assistant.engine import AnswerResult, ChatEngine
+from assistant.settings import Settings
+
+
+def load_engine(settings: Settings, adapter: str | None = None) -> ChatEngine:
+    from assistant.app import open_engine
+
+    with status("Starting deskloop") as update:
+        return open_engine(settings, update, adapter_choice=_adapter_choice(settings, adapter))
+
+
+def _adapter_choice(settings: Settings, adapter: str | None):
+    from assistant.app import fixed_adapter
+
+    if adapter in (None, "active"):
+        try:
+            from tuning.registry import AdapterRegistry
+        except ImportError:
+            return None
+        return AdapterRegistry(settings.paths.adapters).active_choice
+    if adapter == "base":
+        return fixed_adapter(None, None)
+    from tuning.registry import AdapterRegistry
+
+    registry = AdapterRegistry(settings.paths.adapters)
+    return fixed_adapter(adapter, registry.path_of(adapter))
+
+
+def answer_once(
+    engine: ChatEngine, question: str, conversation_id: str | None, stream_to_terminal: bool
+) -> AnswerResult:
+    stream = engine.ask(question, conversation_id)
+    try:
+        for chunk in stream:
+            if stream_to_terminal:
+                out.print(chunk, end="", markup=False)
+    except KeyboardInterrupt:
+        stream.cancel()
+        for _ in stream:  # let generation stop and the partial answer be recorded
+            pass
+    result = stream.result
+    if stream_to_terminal:
+        out.print()
+        _print_footer(result)
+    return result
+
+
+def _print_footer(result: AnswerResult) -> None:
+    for source in result.sources:
+        err.print(f"[dim]  [{source.n}] {source.title} ({source.source}) {source.score}[/]")
+    timings = result.timings
+    speed = f", {timings['tokens_per_s']} tokens/s" if timings.get("tokens_per_s") else ""
+    err.print(
+        f"[dim]turn {result.turn_id} · conversation {result.conversation_id} · "
+        f"{result.adapter or 'base'} · {timings['total_s']} s{speed}"
+        f"{' · cancelled' if result.status == 'cancelled' else ''}[/]"
+    )
+
+
+def interactive_chat(engine: ChatEngine, conversation_id: str | None = None) -> None:
+    err.print("[bold]deskloop[/] · type a customer's question, an empty line or Ctrl-D to quit")
+    while True:
+        try:
+            question = input("\n> ").strip()
+        except EOFError:
+            break
+        if not question:
+            break
+        result = answer_once(engine, question, conversation_id, stream_to_terminal=True)
+        conversation_id = result.conversation_id
+
+
+def run_main_job(settings: Settings) -> None:
+    """Bare `deskloop`: the chat app (the terminal UI when it is installed)."""
+    try:
+        from tui.app import run_app
+    except ImportError:
+        interactive_chat(load_engine(settings))
+        return
+    run_app(settings)

@@ -1,0 +1,206 @@
+"""The `deskloop` command: bare, it opens the app; each subcommand also speaks --json."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+
+from assistant.cli_output import err, out, print_json, status
+from assistant.errors import DeskloopError
+from assistant.settings import Settings, config_file, load_settings
+
+app = typer.Typer(
+    help="deskloop: a support assistant that learns from your corrections.",
+    no_args_is_help=False,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+model_app = typer.Typer(help="The base model.", no_args_is_help=True)
+feedback_app = typer.Typer(help="Flag answers; import and export feedback.", no_args_is_help=True)
+app.add_typer(model_app, name="model")
+app.add_typer(feedback_app, name="feedback")
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
+
+
+def settings() -> Settings:
+    return load_settings()
+
+
+@app.callback(invoke_without_command=True)
+def root(ctx: typer.Context) -> None:
+    """Bare `deskloop` opens the chat app."""
+    load_settings()  # an invalid setting fails here, before any work
+    if ctx.invoked_subcommand is None:
+        from assistant.chat_loop import run_main_job
+
+        run_main_job(settings())
+
+
+@app.command()
+def config(as_json: JsonOption = False) -> None:
+    """Print the effective settings and where deskloop keeps its files."""
+    current = settings()
+    paths = current.paths
+    document = {
+        "config_file": str(config_file()),
+        "config_file_exists": config_file().is_file(),
+        "paths": {
+            "home": str(paths.root),
+            "database": str(paths.database),
+            "index": str(paths.index),
+            "models": str(paths.models),
+            "adapters": str(paths.adapters),
+        },
+        "settings": current.model_dump(mode="json", exclude={"home"}),
+    }
+    if as_json:
+        print_json(document)
+        return
+    import tomli_w
+
+    out.print(f"# settings file: {document['config_file']}")
+    out.print(tomli_w.dumps({"paths": document["paths"]}), markup=False)
+    out.print(tomli_w.dumps(_without_none(document["settings"])), markup=False)
+
+
+@model_app.command("prepare")
+def model_prepare(as_json: JsonOption = False) -> None:
+    """Make the base model ready (the embedded one is converted once, then reused)."""
+    from assistant.app import quiet_libraries
+    from assistant.model_prep import prepare_base_model
+
+    quiet_libraries()
+    with status("Preparing the base model") as update:
+        ref = prepare_base_model(settings(), update)
+    document = {"model_id": ref.model_id, "location": ref.location, "sha256": ref.sha256}
+    print_json(document) if as_json else out.print(f"{ref.model_id} ready at {ref.location}")
+
+
+@model_app.command("info")
+def model_info(as_json: JsonOption = False) -> None:
+    """Which base model is configured, whether it is prepared, and on what device it runs."""
+    from assistant.hf_model import pick_device, pick_dtype
+    from assistant.model_prep import resolve_base_model
+
+    current = settings()
+    ref = resolve_base_model(current)
+    device = pick_device(current.device)
+    document = {
+        "model": current.model,
+        "model_id": ref.model_id,
+        "location": ref.location,
+        "prepared": ref.prepared,
+        "sha256": ref.sha256,
+        "device": device,
+        "dtype": str(pick_dtype(current.dtype, device)).removeprefix("torch."),
+        "load_in_4bit": current.load_in_4bit,
+    }
+    if as_json:
+        print_json(document)
+        return
+    for key, value in document.items():
+        out.print(f"{key:>13}: {value}")
+
+
+@app.command()
+def ask(
+    question: Annotated[str | None, typer.Argument(help="Omit to chat interactively.")] = None,
+    conversation: Annotated[
+        str | None, typer.Option("--conversation", "-c", help="Continue this conversation.")
+    ] = None,
+    adapter: Annotated[
+        str | None, typer.Option("--adapter", help="An adapter version, or 'base'.")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Answer one customer question from the knowledge base, streaming it, and log the turn."""
+    from assistant.chat_loop import answer_once, interactive_chat, load_engine
+
+    engine = load_engine(settings(), adapter)
+    if question is None:
+        interactive_chat(engine, conversation)
+        return
+    result = answer_once(engine, question, conversation, stream_to_terminal=not as_json)
+    if as_json:
+        print_json(result.to_dict())
+
+
+@app.command()
+def history(
+    conversation: Annotated[str | None, typer.Argument(help="Show this conversation.")] = None,
+    search: Annotated[str, typer.Option("--search", "-s", help="Filter by text.")] = "",
+    as_json: JsonOption = False,
+) -> None:
+    """List conversations, or show one with its turns, sources and feedback."""
+    from assistant.app import open_store
+
+    store = open_store(settings())
+    if conversation:
+        chat = store.conversation(conversation)
+        turns = store.turns(conversation)
+        if as_json:
+            print_json({**chat.to_dict(), "turns": [t.to_dict() for t in turns]})
+            return
+        out.print(f"[bold]{chat.title}[/] ({chat.id})")
+        for turn in turns:
+            flag = f"  [{turn.rating}]" if turn.rating else ""
+            label = "customer" if turn.role == "user" else f"deskloop #{turn.id}"
+            out.print(f"\n[bold]{label}[/]{flag}")
+            out.print(turn.content, markup=False)
+        return
+    chats = store.conversations(search)
+    if as_json:
+        print_json([c.to_dict() for c in chats])
+        return
+    if not chats:
+        err.print("No conversations yet: ask something with 'deskloop ask'.")
+    for chat in chats:
+        out.print(f"{chat.id}  {chat.updated_at[:16]}  {chat.turn_count:>3} turns  {chat.title}")
+
+
+@feedback_app.command("flag")
+def feedback_flag(
+    turn: Annotated[int, typer.Argument(help="The answer's turn id.")],
+    good: Annotated[bool, typer.Option("--good", help="The answer was right.")] = False,
+    bad: Annotated[bool, typer.Option("--bad", help="The answer was wrong.")] = False,
+    reason: Annotated[str | None, typer.Option("--reason", help="Why it was bad.")] = None,
+    correction: Annotated[
+        str | None, typer.Option("--correction", help="The answer it should have given.")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Flag a logged answer good or bad, with a reason and a correction."""
+    from assistant.app import open_store
+
+    if good == bad:
+        raise DeskloopError("say either --good or --bad")
+    flagged = open_store(settings()).flag(turn, "good" if good else "bad", reason, correction)
+    if as_json:
+        print_json(flagged.to_dict())
+    else:
+        out.print(f"Turn {turn} flagged {flagged.rating}.")
+
+
+def _without_none(value):
+    if isinstance(value, dict):
+        return {k: _without_none(v) for k, v in value.items() if v is not None}
+    return value
+
+
+def main(argv: list[str] | None = None) -> None:
+    try:
+        app(args=argv, prog_name="deskloop")
+    except DeskloopError as exc:
+        err.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,28 @@
+"""What every command shares: JSON on stdout, progress and messages on stderr."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from rich.console import Console
+
+err = Console(stderr=True, highlight=False)
+out = Console(highlight=False, soft_wrap=True)
+
+
+def print_json(document) -> None:
+    sys.stdout.write(json.dumps(document, ensure_ascii=False, indent=2, default=str) + "\n")
+    sys.stdout.flush()
+
+
+@contextmanager
+def status(message: str) -> Iterator:
+    """A spinner on stderr whose text a step can update: `with status(...) as update:`."""
+    if not err.is_terminal:
+        yield lambda text: err.print(f"[dim]{text}[/]")
+        return
+    with err.status(message) as spinner:
+        yield lambda text: spinner.update(text)

@@ -1,0 +1,226 @@
+"""The chat engine: retrieve, build the prompt, stream the answer, record it with its provenance.
+
+The engine knows nothing about tokenization or weights: it talks to a ChatModel (one streaming
+method plus token counting for the prompt budget) and an optional Retriever.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from assistant.prompt import DECLINE_ANSWER, PromptSource, TokenCounter, build_messages
+from assistant.settings import GenerationSettings, Settings
+from assistant.store import AnswerRecord, SourceRef, Store, Turn
+
+
+class ChatModel(TokenCounter, Protocol):
+    model_id: str
+    adapter_version: str | None
+
+    def stream(
+        self, messages: list[dict], options: GenerationSettings, cancel: threading.Event
+    ) -> Iterator[str]:
+        """Yield the answer's text in chunks; stop promptly once `cancel` is set."""
+
+    def count_text(self, text: str) -> int: ...
+
+    def use_adapter(self, version: str | None, path: Path | None = None) -> None: ...
+
+
+class Retriever(Protocol):
+    def retrieve(self, messages: list[dict], k: int) -> list[SourceRef]:
+        """The k best sources for the conversation's last user message, best first."""
+
+
+# Returns the adapter the engine should serve with now: (version or None for base, its folder).
+AdapterChoice = Callable[[], tuple[str | None, Path | None]]
+
+
+@dataclass
+class AnswerResult:
+    conversation_id: str
+    turn_id: int
+    question_turn_id: int
+    answer: str
+    status: str
+    sources: list[SourceRef]
+    model_id: str
+    adapter: str | None
+    timings: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return {
+            "conversation_id": self.conversation_id,
+            "turn_id": self.turn_id,
+            "question_turn_id": self.question_turn_id,
+            "answer": self.answer,
+            "status": self.status,
+            "sources": [s.to_dict() for s in self.sources],
+            "model_id": self.model_id,
+            "adapter": self.adapter or "base",
+            "timings": self.timings,
+        }
+
+
+def history_messages(turns: list[Turn]) -> list[dict]:
+    return [{"role": t.role, "content": t.content} for t in turns if t.content.strip()]
+
+
+class AnswerStream:
+    """Iterate for the answer's text chunks; `result` holds the recorded turn afterwards."""
+
+    def __init__(self, engine: ChatEngine, question: str, conversation_id: str | None):
+        self.engine = engine
+        self.question = question
+        self.new_conversation = conversation_id is None
+        self.conversation_id = conversation_id or uuid.uuid4().hex[:12]
+        self.sources: list[SourceRef] = []
+        self.result: AnswerResult | None = None
+        self._cancel = threading.Event()
+
+    def cancel(self) -> None:
+        self._cancel.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancel.is_set()
+
+    def __iter__(self) -> Iterator[str]:
+        engine = self.engine
+        started = time.perf_counter()
+        history = [] if self.new_conversation else engine.history(self.conversation_id)
+        adapter = engine.sync_adapter()
+        asked = [*history, {"role": "user", "content": self.question}]
+        retrieved = engine.retrieve(asked)
+        self.sources = [s for s in retrieved if engine.is_relevant(s)]
+        if engine.retriever is not None and not self.sources:
+            yield DECLINE_ANSWER
+            record = AnswerRecord(DECLINE_ANSWER, status="declined")
+            self._finish(record, started, first_token=None, adapter=adapter)
+            return
+        messages = engine.build_messages(self.question, history, self.sources)
+        parts: list[str] = []
+        first_token = None
+        for chunk in engine.model.stream(messages, engine.settings.generation, self._cancel):
+            if first_token is None and chunk:
+                first_token = time.perf_counter()
+            parts.append(chunk)
+            yield chunk
+        answer = "".join(parts).strip()
+        record = AnswerRecord(
+            answer,
+            status="cancelled" if self._cancel.is_set() else "complete",
+            prompt_tokens=engine.model.count_messages(messages),
+            completion_tokens=engine.model.count_text(answer),
+            sources=self.sources,
+        )
+        self._finish(record, started, first_token, adapter)
+
+    def text(self) -> str:
+        """Run to the end and return the answer."""
+        for _ in self:
+            pass
+        return self.result.answer
+
+    def _finish(
+        self, record: AnswerRecord, started: float, first_token: float | None, adapter: str | None
+    ) -> None:
+        finished = time.perf_counter()
+        record.latency_ms = round((finished - started) * 1000, 1)
+        if first_token is not None:
+            record.first_token_ms = round((first_token - started) * 1000, 1)
+        record.model_id = self.engine.model.model_id
+        record.adapter_version = adapter
+        question_id, answer_id = self.engine.store.record_exchange(
+            self.conversation_id, self.question, record
+        )
+        decode_s = finished - (first_token or finished)
+        tokens = record.completion_tokens or 0
+        self.result = AnswerResult(
+            conversation_id=self.conversation_id,
+            turn_id=answer_id,
+            question_turn_id=question_id,
+            answer=record.content,
+            status=record.status,
+            sources=record.sources,
+            model_id=record.model_id,
+            adapter=adapter,
+            timings={
+                "first_token_s": _seconds(record.first_token_ms),
+                "total_s": _seconds(record.latency_ms),
+                "prompt_tokens": record.prompt_tokens,
+                "completion_tokens": record.completion_tokens,
+                "tokens_per_s": round(tokens / decode_s, 1) if tokens > 1 and decode_s else None,
+            },
+        )
+
+
+class ChatEngine:
+    def __init__(
+        self,
+        model: ChatModel,
+        store: Store,
+        settings: Settings,
+        retriever: Retriever | None = None,
+        adapter_choice: AdapterChoice | None = None,
+    ):
+        self.model = model
+        self.store = store
+        self.settings = settings
+        self.retriever = retriever
+        self.adapter_choice = adapter_choice
+
+    def ask(self, question: str, conversation_id: str | None = None) -> AnswerStream:
+        question = question.strip()
+        if conversation_id is not None:
+            self.store.conversation(conversation_id)  # fails clearly on an unknown id
+        return AnswerStream(self, question, conversation_id)
+
+    def history(self, conversation_id: str) -> list[dict]:
+        return history_messages(self.store.turns(conversation_id))
+
+    def retrieve(self, messages: list[dict]) -> list[SourceRef]:
+        k = self.settings.retrieval.top_k
+        if self.retriever is None or k == 0:
+            return []
+        return self.retriever.retrieve(messages, k)
+
+    def is_relevant(self, source: SourceRef) -> bool:
+        similarity = source.similarity if source.similarity is not None else 1.0
+        return similarity >= self.settings.retrieval.min_similarity
+
+    def build_messages(
+        self, question: str, history: list[dict], sources: list[SourceRef]
+    ) -> list[dict]:
+        prompt_sources = [
+            PromptSource(n=i, title=s.title or s.source, text=s.text, section=s.section or "")
+            for i, s in enumerate(sources, start=1)
+        ]
+        for i, source in enumerate(sources, start=1):
+            source.n = i
+        return build_messages(
+            question,
+            history,
+            prompt_sources,
+            self.model,
+            context_tokens=self.settings.prompt.context_tokens,
+            source_tokens=self.settings.prompt.source_tokens,
+        )
+
+    def sync_adapter(self) -> str | None:
+        """Serve with the adapter the registry (or the caller) names now, swapping if needed."""
+        if self.adapter_choice is not None:
+            version, path = self.adapter_choice()
+            if version != self.model.adapter_version:
+                self.model.use_adapter(version, path)
+        return self.model.adapter_version
+
+
+def _seconds(ms: float | None) -> float | None:
+    return None if ms is None else round(ms / 1000, 3)

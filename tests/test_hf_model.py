@@ -1,0 +1,108 @@
+"""The real transformers path on the tiny random-weight Llama."""
+
+import threading
+
+import pytest
+import torch
+
+from assistant.errors import DeskloopError
+from assistant.hf_model import HFChatModel
+from assistant.model_prep import resolve_base_model
+from assistant.settings import GenerationSettings, load_settings
+
+MESSAGES = [
+    {"role": "system", "content": "You are a support assistant."},
+    {"role": "user", "content": "How do I reset my password?"},
+]
+
+
+@pytest.fixture
+def tiny(tiny_model_dir, monkeypatch) -> HFChatModel:
+    monkeypatch.setenv("DESKLOOP_MODEL", str(tiny_model_dir))
+    settings = load_settings()
+    return HFChatModel.load(settings, resolve_base_model(settings))
+
+
+def greedy(max_new_tokens=12) -> GenerationSettings:
+    return GenerationSettings(max_new_tokens=max_new_tokens, temperature=0.0)
+
+
+def make_adapter(model: HFChatModel, folder, seed: int):
+    """A LoRA adapter with random (non-zero) weights for the same tiny base."""
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    torch.manual_seed(seed)
+    base = AutoModelForCausalLM.from_pretrained(model.base.location)
+    config = LoraConfig(r=4, target_modules="all-linear", init_lora_weights=False)
+    get_peft_model(base, config).save_pretrained(folder)
+    return folder
+
+
+def next_token_logits(model: HFChatModel) -> torch.Tensor:
+    inputs = model.tokenizer.apply_chat_template(
+        MESSAGES, add_generation_prompt=True, return_tensors="pt", return_dict=True
+    )
+    with torch.no_grad():
+        if model.adapter_version is None and model._loaded_adapters:
+            with model.model.disable_adapter():
+                return model.model(**inputs).logits[0, -1]
+        return model.model(**inputs).logits[0, -1]
+
+
+def test_streams_text_chunks_up_to_the_token_cap(tiny):
+    chunks = list(tiny.stream(MESSAGES, greedy(12), threading.Event()))
+    text = "".join(chunks)
+    assert text
+    assert tiny.count_text(text) <= 14  # byte-level merges may split a token across chunks
+
+
+def test_greedy_generation_is_deterministic(tiny):
+    first = "".join(tiny.stream(MESSAGES, greedy(10), threading.Event()))
+    second = "".join(tiny.stream(MESSAGES, greedy(10), threading.Event()))
+    assert first == second
+
+
+def test_cancel_stops_generation_promptly(tiny):
+    cancel = threading.Event()
+    chunks = []
+    for chunk in tiny.stream(MESSAGES, greedy(2000), cancel):
+        chunks.append(chunk)
+        if len(chunks) == 3:
+            cancel.set()
+    assert 3 <= len(chunks) <= 6
+
+
+def test_abandoning_the_stream_ends_the_worker(tiny):
+    stream = tiny.stream(MESSAGES, greedy(2000), threading.Event())
+    next(stream)
+    stream.close()
+    assert not any(t.name == "deskloop-generate" for t in threading.enumerate())
+
+
+def test_counts_and_truncates_with_the_real_tokenizer(tiny):
+    assert tiny.count_messages(MESSAGES) > tiny.count_text(MESSAGES[1]["content"])
+    cut = tiny.truncate("Refunds arrive in five to ten business days " * 20, 8)
+    assert tiny.count_text(cut.removesuffix(" ...")) <= 8
+
+
+def test_adapters_switch_at_run_time_without_reloading_the_base(tiny, tmp_path):
+    base_logits = next_token_logits(tiny)
+    base_weights = tiny.model.get_input_embeddings().weight
+    tiny.use_adapter("v0001", make_adapter(tiny, tmp_path / "a1", seed=1))
+    first = next_token_logits(tiny)
+    tiny.use_adapter("v0002", make_adapter(tiny, tmp_path / "a2", seed=2))
+    second = next_token_logits(tiny)
+    assert not torch.allclose(first, base_logits)
+    assert not torch.allclose(first, second)
+    assert tiny.model.get_input_embeddings().weight is base_weights  # same base tensors
+    tiny.use_adapter("v0001")  # already loaded: no path needed
+    assert torch.allclose(next_token_logits(tiny), first)
+    tiny.use_adapter(None)
+    assert torch.allclose(next_token_logits(tiny), base_logits)
+    assert "".join(tiny.stream(MESSAGES, greedy(5), threading.Event()))
+
+
+def test_an_adapter_folder_without_peft_files_is_a_clear_error(tiny, tmp_path):
+    with pytest.raises(DeskloopError, match="no PEFT files"):
+        tiny.use_adapter("v0009", tmp_path)
