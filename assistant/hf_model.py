@@ -1,4 +1,4 @@
-"""The base model in transformers, streaming through TextIteratorStreamer, with swappable adapters."""
+"""The base model in transformers: streaming through TextIteratorStreamer, swappable adapters."""
 
 from __future__ import annotations
 
@@ -172,9 +172,7 @@ class HFChatModel:
             messages, add_generation_prompt=True, return_tensors="pt", return_dict=True
         ).to(self.model.device)
         abandoned = threading.Event()
-        streamer = TextIteratorStreamer(
-            self.tokenizer, skip_prompt=True, skip_special_tokens=True
-        )
+        streamer = TextIteratorStreamer(self.tokenizer, skip_prompt=True, skip_special_tokens=True)
         kwargs = dict(
             **inputs,
             streamer=streamer,

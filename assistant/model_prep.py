@@ -1,4 +1,4 @@
-"""Find the base model: the embedded SmolLM2 (converted once from GGUF), a local folder or a hub id."""
+"""Find the base model: the embedded SmolLM2 (converted once from GGUF), a folder or a hub id."""
 
 from __future__ import annotations
 

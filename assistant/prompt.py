@@ -62,9 +62,7 @@ def fit_sources(
     if not sources or budget <= 0:
         return []
     share = budget // len(sources)
-    return [
-        PromptSource(s.n, s.title, counter.truncate(s.text, share), s.section) for s in sources
-    ]
+    return [PromptSource(s.n, s.title, counter.truncate(s.text, share), s.section) for s in sources]
 
 
 def build_messages(

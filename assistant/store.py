@@ -74,7 +74,7 @@ def _create_core_tables(db: sqlite3.Connection) -> None:
             correction TEXT,
             created_at TEXT NOT NULL
         );
-        """
+        """,
     )
 
 
@@ -84,7 +84,7 @@ def _add_escalation(db: sqlite3.Connection) -> None:
         """
         ALTER TABLE conversations ADD COLUMN escalated_at TEXT;
         ALTER TABLE conversations ADD COLUMN escalation_note TEXT;
-        """
+        """,
     )
 
 
@@ -97,7 +97,7 @@ def _add_feedback_imports(db: sqlite3.Connection) -> None:
             conversation_id TEXT PRIMARY KEY,
             split TEXT NOT NULL CHECK (split IN ('train', 'eval'))
         );
-        """
+        """,
     )
 
 
@@ -293,8 +293,17 @@ class Store:
                 " section, kind, score, similarity, text) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                 [
                     (
-                        answer_id, s.n, s.chunk_id, s.record_id, s.source, s.title,
-                        s.section, s.kind, s.score, s.similarity, s.text,
+                        answer_id,
+                        s.n,
+                        s.chunk_id,
+                        s.record_id,
+                        s.source,
+                        s.title,
+                        s.section,
+                        s.kind,
+                        s.score,
+                        s.similarity,
+                        s.text,
                     )
                     for s in answer.sources
                 ],

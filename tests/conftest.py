@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import sys
+import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).parent))
-
-from tiny_model import build_tiny_model  # noqa: E402
+from tiny_model import build_tiny_model
 
 
 @pytest.fixture(autouse=True)
@@ -22,7 +19,7 @@ def isolated_home(tmp_path, monkeypatch) -> Path:
     monkeypatch.setenv("DESKLOOP_CONFIG", str(tmp_path / "no-config.toml"))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("ANONYMIZED_TELEMETRY", "False")
-    for name in list(__import__("os").environ):
+    for name in list(os.environ):
         if name.startswith("DESKLOOP_") and name not in ("DESKLOOP_HOME", "DESKLOOP_CONFIG"):
             monkeypatch.delenv(name)
     return home

@@ -22,8 +22,14 @@ class ListRetriever:
 
 def source(n: int, similarity: float, title: str = "Password reset") -> SourceRef:
     return SourceRef(
-        n=n, chunk_id=f"chunk{n}", source=f"manuals/{n}.md", title=title,
-        record_id=f"r{n}", kind="manual", score=1 / (60 + n), similarity=similarity,
+        n=n,
+        chunk_id=f"chunk{n}",
+        source=f"manuals/{n}.md",
+        title=title,
+        record_id=f"r{n}",
+        kind="manual",
+        score=1 / (60 + n),
+        similarity=similarity,
         text=f"Open Settings > Account > Security and choose Reset ({n}).",
     )
 
@@ -103,7 +109,9 @@ def test_unknown_conversation_is_a_clear_error(store, scripted_model):
 def test_engine_swaps_to_the_adapter_the_registry_names(store, scripted_model, tmp_path):
     active = {"version": None}
     engine = ChatEngine(
-        scripted_model, store, load_settings(),
+        scripted_model,
+        store,
+        load_settings(),
         adapter_choice=lambda: (active["version"], tmp_path),
     )
     engine.ask("q1").text()
