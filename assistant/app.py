@@ -61,8 +61,16 @@ def open_engine(
     retriever = None
     if grounded:
         progress("Opening the knowledge base")
-        retriever = KnowledgeBaseRetriever(open_knowledge_base(settings))
+        knowledge_base = open_knowledge_base(settings)
+        if not knowledge_base.is_empty():
+            retriever = KnowledgeBaseRetriever(knowledge_base)
     return ChatEngine(model, open_store(settings), settings, retriever, adapter_choice)
+
+
+def shipped_corpora() -> Path | None:
+    """The sample knowledge base beside the package (an editable or source install)."""
+    folder = Path(__file__).resolve().parent.parent / "corpora"
+    return folder if (folder / "manuals").is_dir() else None
 
 
 def fixed_adapter(version: str | None, path: Path | None) -> AdapterChoice:

@@ -11,7 +11,13 @@ def load_engine(settings: Settings, adapter: str | None = None) -> ChatEngine:
     from assistant.app import open_engine
 
     with status("Starting deskloop") as update:
-        return open_engine(settings, update, adapter_choice=_adapter_choice(settings, adapter))
+        engine = open_engine(settings, update, adapter_choice=_adapter_choice(settings, adapter))
+    if engine.retriever is None:
+        err.print(
+            "[yellow]The knowledge base is empty, so answers are not grounded:[/] "
+            "add manuals and tickets with 'deskloop ingest PATH'."
+        )
+    return engine
 
 
 def _adapter_choice(settings: Settings, adapter: str | None):
@@ -75,8 +81,24 @@ def interactive_chat(engine: ChatEngine, conversation_id: str | None = None) -> 
         conversation_id = result.conversation_id
 
 
+def ingest_shipped_corpora_if_empty(settings: Settings) -> None:
+    """On first run, index the sample knowledge base so the app answers from something."""
+    from assistant.app import open_knowledge_base, quiet_libraries, shipped_corpora
+    from assistant.cli_knowledge import print_ingest_summary, run_ingest
+
+    corpora = shipped_corpora()
+    quiet_libraries()
+    knowledge_base = open_knowledge_base(settings)
+    if corpora is None or not knowledge_base.is_empty():
+        return
+    err.print(f"First run: indexing the sample knowledge base in {corpora}")
+    print_ingest_summary(run_ingest(knowledge_base, [corpora / "manuals"]))
+    print_ingest_summary(run_ingest(knowledge_base, [corpora / "tickets"], tickets=True))
+
+
 def run_main_job(settings: Settings) -> None:
     """Bare `deskloop`: the chat app (the terminal UI when it is installed)."""
+    ingest_shipped_corpora_if_empty(settings)
     try:
         from tui.app import run_app
     except ImportError:

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
+from assistant import cli_knowledge
 from assistant.cli_output import err, out, print_json, status
 from assistant.errors import DeskloopError
 from assistant.settings import Settings, config_file, load_settings
@@ -22,6 +23,9 @@ model_app = typer.Typer(help="The base model.", no_args_is_help=True)
 feedback_app = typer.Typer(help="Flag answers; import and export feedback.", no_args_is_help=True)
 app.add_typer(model_app, name="model")
 app.add_typer(feedback_app, name="feedback")
+app.command()(cli_knowledge.ingest)
+app.command()(cli_knowledge.search)
+app.command()(cli_knowledge.sources)
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
 
@@ -118,9 +122,13 @@ def ask(
     as_json: JsonOption = False,
 ) -> None:
     """Answer one customer question from the knowledge base, streaming it, and log the turn."""
+    from assistant.app import open_store
     from assistant.chat_loop import answer_once, interactive_chat, load_engine
 
-    engine = load_engine(settings(), adapter)
+    current = settings()
+    if conversation:
+        open_store(current).conversation(conversation)  # fail before loading the model
+    engine = load_engine(current, adapter)
     if question is None:
         interactive_chat(engine, conversation)
         return

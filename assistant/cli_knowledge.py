@@ -1,0 +1,145 @@
+"""`deskloop ingest`, `search` and `sources`: the knowledge base from the command line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from assistant.cli_output import err, out, print_json
+from assistant.errors import DeskloopError
+from assistant.settings import load_settings
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
+STAGE_LABELS = {"load": "Reading files", "embed": "Embedding chunks", "write": "Writing index"}
+EXIT_PARTIAL = 2
+
+
+def knowledge_base():
+    from assistant.app import open_knowledge_base, quiet_libraries
+
+    quiet_libraries()
+    return open_knowledge_base(load_settings())
+
+
+def run_ingest(kb, paths: list[Path], **options):
+    """Ingest with a live progress bar on stderr; returns the report."""
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("[dim]{task.fields[current]}"),
+        console=err,
+        transient=True,
+    ) as bar:
+        tasks: dict[str, int] = {}
+
+        def on_event(event) -> None:
+            if event.stage not in tasks:
+                label = STAGE_LABELS.get(event.stage, event.stage)
+                tasks[event.stage] = bar.add_task(label, total=event.total, current="")
+            current = Path(event.current).name if event.current else ""
+            bar.update(tasks[event.stage], completed=event.done, total=event.total, current=current)
+
+        return kb.ingest(paths, progress=on_event, **options)
+
+
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="Files or folders to index.")],
+    tickets: Annotated[
+        bool, typer.Option("--tickets", help="The files are ticket exports (CSV or JSONL).")
+    ] = False,
+    id_field: Annotated[str | None, typer.Option(help="Column holding a record's id.")] = None,
+    text_field: Annotated[str | None, typer.Option(help="Column holding the text.")] = None,
+    title_field: Annotated[str | None, typer.Option(help="Column holding the title.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Index manuals or ticket exports; unchanged files are skipped, changed ones replaced."""
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing:
+        raise DeskloopError(f"no such file or folder: {', '.join(missing)}")
+    report = run_ingest(
+        knowledge_base(),
+        paths,
+        tickets=tickets,
+        id_field=id_field,
+        text_field=text_field,
+        title_field=title_field,
+    )
+    if as_json:
+        print_json(report.to_dict())
+    else:
+        print_ingest_summary(report)
+    if not report.ok:
+        raise typer.Exit(EXIT_PARTIAL)
+
+
+def print_ingest_summary(report) -> None:
+    err.print(
+        f"{report.files_seen} files: {report.files_indexed} indexed, "
+        f"{report.files_unchanged} unchanged, {len(report.failed)} failed · chunks: "
+        f"{report.chunks_added} added, {report.chunks_replaced} replaced, "
+        f"{report.chunks_unchanged} unchanged"
+    )
+    for issue in report.failed:
+        err.print(f"[red]failed[/] {issue.path}: {issue.reason}", markup=True)
+    for issue in report.skipped:
+        err.print(f"[dim]skipped {issue.path}: {issue.reason}[/]")
+    for issue in report.warnings:
+        err.print(f"[yellow]warning[/] {issue.path}: {issue.reason}")
+
+
+def search(
+    query: Annotated[str, typer.Argument(help="What to look for.")],
+    k: Annotated[int, typer.Option("-k", help="How many hits.", min=1, max=100)] = 5,
+    kind: Annotated[str | None, typer.Option(help="Only 'manual' or 'ticket' chunks.")] = None,
+    product: Annotated[str | None, typer.Option(help="Only chunks of this product.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Ranked hits from the knowledge base (BM25 and embeddings, fused)."""
+    if kind not in (None, "manual", "ticket"):
+        raise DeskloopError("--kind must be 'manual' or 'ticket'")
+    kb = knowledge_base()
+    if kb.is_empty():
+        raise DeskloopError("the knowledge base is empty: add files with 'deskloop ingest PATH'")
+    hits = kb.search(query, k=k, kind=kind, product=product)
+    if as_json:
+        print_json([hit.to_dict() for hit in hits])
+        return
+    for rank, hit in enumerate(hits, start=1):
+        where = f"{hit.title} > {hit.section}" if hit.section else hit.title
+        out.print(f"[bold]{rank}. {where}[/]  [dim]{hit.source} · score {hit.score:.4f}[/]")
+        out.print("   " + " ".join(hit.text.split())[:200], markup=False)
+
+
+def sources(
+    remove: Annotated[
+        str | None, typer.Option("--remove", help="Delete this source from the index.")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """What is indexed, with chunk counts; --remove deletes a source."""
+    from retrieval import UnknownSourceError
+
+    kb = knowledge_base()
+    if remove is not None:
+        try:
+            removed = kb.remove(remove)
+        except UnknownSourceError as exc:
+            raise DeskloopError(f"{exc}: 'deskloop sources' lists what is indexed") from None
+        if as_json:
+            print_json({"removed": remove, "chunks": removed})
+        else:
+            err.print(f"Removed {remove} ({removed} chunks).")
+        return
+    listed = kb.sources()
+    if as_json:
+        print_json([s.to_dict() for s in listed])
+        return
+    if not listed:
+        err.print("Nothing indexed yet: add files with 'deskloop ingest PATH'.")
+    for source in listed:
+        out.print(f"{source.chunks:>5}  {source.kind:<7} {source.source}")
