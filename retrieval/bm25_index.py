@@ -1,0 +1,150 @@
+"""A BM25 index (bm25s) over the chunks in Chroma, saved on disk with a stamp of its contents.
+
+Chroma is the source of truth: the stamp is a hash of Chroma's chunk ids (which contain each
+source's content hash), so a BM25 index left stale by a crash, another process or a server
+shared with other clients is detected and rebuilt.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import bm25s
+import numpy as np
+import Stemmer
+
+logger = logging.getLogger(__name__)
+
+_SIDECAR = "deskloop_chunks.json"
+_FORMAT_VERSION = 1
+
+
+STEMMER_NAME = "pystemmer-english"
+_STEM = Stemmer.Stemmer("english").stemWords
+
+
+def tokenize(texts: Sequence[str]) -> list[list[str]]:
+    return bm25s.tokenize(
+        list(texts), stopwords="en", stemmer=_STEM, return_ids=False, show_progress=False
+    )
+
+
+def content_stamp(chunk_ids: Iterable[str]) -> str:
+    digest = hashlib.sha256(f"v{_FORMAT_VERSION}|{STEMMER_NAME}".encode())
+    for chunk_id in sorted(chunk_ids):
+        digest.update(chunk_id.encode("utf-8"))
+        digest.update(b"\n")
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class IndexedChunk:
+    id: str
+    text: str  # the embedding text: title, heading and chunk
+    kind: str
+    product: str | None
+
+
+@dataclass(frozen=True)
+class _Snapshot:
+    """One consistent index; replaced whole so a concurrent search never sees a mix."""
+
+    stamp: str | None = None
+    ids: tuple[str, ...] = ()
+    kinds: np.ndarray = field(default_factory=lambda: np.array([], dtype=object))
+    products: np.ndarray = field(default_factory=lambda: np.array([], dtype=object))
+    retriever: bm25s.BM25 | None = None
+
+
+class BM25Index:
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self._snapshot = _Snapshot()
+
+    def __len__(self) -> int:
+        return len(self._snapshot.ids)
+
+    @property
+    def stamp(self) -> str | None:
+        return self._snapshot.stamp
+
+    def load(self, expected_stamp: str) -> bool:
+        """Load the saved index if it was built from exactly the chunks now in Chroma."""
+        sidecar = self.directory / _SIDECAR
+        if not sidecar.exists():
+            return False
+        try:
+            saved = json.loads(sidecar.read_text(encoding="utf-8"))
+            if saved.get("stamp") != expected_stamp:
+                return False
+            retriever = bm25s.BM25.load(str(self.directory)) if saved["ids"] else None
+            self._snapshot = _snapshot(
+                expected_stamp, saved["ids"], saved["kinds"], saved["products"], retriever
+            )
+        except (OSError, ValueError, KeyError) as error:
+            logger.warning("BM25 index at %s unreadable (%s); rebuilding", self.directory, error)
+            return False
+        return True
+
+    def rebuild(self, chunks: Sequence[IndexedChunk], stamp: str) -> None:
+        """Index ``chunks`` and save them, replacing the previous files atomically."""
+        retriever = None
+        if chunks:
+            retriever = bm25s.BM25()
+            retriever.index(tokenize([chunk.text for chunk in chunks]), show_progress=False)
+        ids = [chunk.id for chunk in chunks]
+        kinds = [chunk.kind for chunk in chunks]
+        products = [chunk.product for chunk in chunks]
+        self._save(retriever, {"stamp": stamp, "ids": ids, "kinds": kinds, "products": products})
+        self._snapshot = _snapshot(stamp, ids, kinds, products, retriever)
+
+    def search(
+        self, query: str, n_results: int, kind: str | None = None, product: str | None = None
+    ) -> list[tuple[str, float]]:
+        """The best ``n_results`` (chunk id, BM25 score) with a positive score."""
+        snapshot = self._snapshot
+        if snapshot.retriever is None or n_results <= 0:
+            return []
+        tokens = tokenize([query])[0]
+        if not tokens:
+            return []
+        scores = np.asarray(snapshot.retriever.get_scores(tokens), dtype=np.float64)
+        allowed = scores > 0
+        if kind is not None:
+            allowed &= snapshot.kinds == kind
+        if product is not None:
+            allowed &= snapshot.products == product
+        candidates = np.flatnonzero(allowed)
+        best = candidates[np.argsort(-scores[candidates], kind="stable")[:n_results]]
+        return [(snapshot.ids[position], float(scores[position])) for position in best]
+
+    def _save(self, retriever: bm25s.BM25 | None, sidecar: dict) -> None:
+        staging = self.directory.with_name(self.directory.name + ".new")
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir(parents=True)
+        if retriever is not None:
+            retriever.save(str(staging))
+        (staging / _SIDECAR).write_text(json.dumps(sidecar), encoding="utf-8")
+        previous = self.directory.with_name(self.directory.name + ".old")
+        shutil.rmtree(previous, ignore_errors=True)
+        if self.directory.exists():
+            os.replace(self.directory, previous)
+        os.replace(staging, self.directory)
+        shutil.rmtree(previous, ignore_errors=True)
+
+
+def _snapshot(stamp, ids, kinds, products, retriever) -> _Snapshot:
+    return _Snapshot(
+        stamp=stamp,
+        ids=tuple(ids),
+        kinds=np.array(kinds, dtype=object),
+        products=np.array(products, dtype=object),
+        retriever=retriever,
+    )
