@@ -2,21 +2,14 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from retrieval_corpus import HELP_HTML, PRINTER_TXT, REFUND_MD, ROUTER_RST
 
-# tests/conftest.py puts tests/ on sys.path, where this folder reads as a namespace package
-# named `retrieval`; with the project root on sys.path too, the real package wins.
-_PROJECT_ROOT = str(Path(__file__).resolve().parents[2])
-if _PROJECT_ROOT not in sys.path:
-    sys.path.append(_PROJECT_ROOT)
-from retrieval_corpus import HELP_HTML, PRINTER_TXT, REFUND_MD, ROUTER_RST  # noqa: E402
-
-from retrieval import IndexSettings, KnowledgeBase  # noqa: E402
-from retrieval.embeddings import Embedder, shared_embedder  # noqa: E402
+from retrieval import IndexSettings, KnowledgeBase
+from retrieval.embeddings import Embedder, shared_embedder
 
 
 @pytest.fixture
