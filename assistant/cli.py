@@ -12,6 +12,13 @@ from assistant import cli_knowledge
 from assistant.cli_output import err, out, print_json, status
 from assistant.errors import DeskloopError
 from assistant.settings import Settings, config_file, load_settings
+from tuning.cli import (
+    adapters_app,
+    eval_command,
+    feedback_export_command,
+    feedback_import_command,
+    train_command,
+)
 
 app = typer.Typer(
     help="deskloop: a support assistant that learns from your corrections.",
@@ -23,6 +30,11 @@ model_app = typer.Typer(help="The base model.", no_args_is_help=True)
 feedback_app = typer.Typer(help="Flag answers; import and export feedback.", no_args_is_help=True)
 app.add_typer(model_app, name="model")
 app.add_typer(feedback_app, name="feedback")
+app.add_typer(adapters_app, name="adapters")
+app.command("train")(train_command)
+app.command("eval")(eval_command)
+feedback_app.command("import")(feedback_import_command)
+feedback_app.command("export")(feedback_export_command)
 app.command()(cli_knowledge.ingest)
 app.command()(cli_knowledge.search)
 app.command()(cli_knowledge.sources)

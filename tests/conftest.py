@@ -1,13 +1,12 @@
-"""Shared fixtures: an isolated data dir for every test, the tiny model, and a scripted model."""
+"""Shared fixtures: an isolated data dir for every test, the tiny model, a scripted model."""
 
 from __future__ import annotations
 
 import os
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fakes import ScriptedModel
 from tiny_model import build_tiny_model
 
 
@@ -28,42 +27,6 @@ def isolated_home(tmp_path, monkeypatch) -> Path:
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory) -> Path:
     return build_tiny_model(tmp_path_factory.mktemp("tiny-llama"))
-
-
-class ScriptedModel:
-    """A chat model that streams scripted answers and remembers the messages it was given."""
-
-    model_id = "scripted"
-
-    def __init__(self, answers: list[str] | None = None, delay: float = 0.0):
-        self.answers = list(answers or ["Open Settings, then Security [1]."])
-        self.delay = delay
-        self.adapter_version: str | None = None
-        self.calls: list[list[dict]] = []
-        self.adapter_swaps: list[str | None] = []
-
-    def count_messages(self, messages: list[dict]) -> int:
-        return sum(len(m["content"].split()) + 4 for m in messages) + 2
-
-    def count_text(self, text: str) -> int:
-        return len(text.split())
-
-    def truncate(self, text: str, max_tokens: int) -> str:
-        return " ".join(text.split()[:max_tokens])
-
-    def use_adapter(self, version, path=None) -> None:
-        self.adapter_version = version
-        self.adapter_swaps.append(version)
-
-    def stream(self, messages, options, cancel: threading.Event) -> Iterator[str]:
-        self.calls.append(messages)
-        answer = self.answers[min(len(self.calls) - 1, len(self.answers) - 1)]
-        for word in answer.split(" "):
-            if cancel.is_set():
-                return
-            if self.delay:
-                cancel.wait(self.delay)
-            yield word + " "
 
 
 @pytest.fixture

@@ -1,7 +1,7 @@
 import threading
 
 import pytest
-from conftest import ScriptedModel
+from fakes import ScriptedModel
 
 from assistant.engine import ChatEngine
 from assistant.errors import DeskloopError

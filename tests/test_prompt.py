@@ -1,4 +1,4 @@
-from conftest import ScriptedModel
+from fakes import ScriptedModel
 
 from assistant.prompt import SYSTEM_POLICY, PromptSource, build_messages, fit_sources
 

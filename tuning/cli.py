@@ -1,0 +1,300 @@
+"""The tuning commands, mounted into `deskloop` by assistant/cli.py.
+
+Each takes --json (one JSON document on stdout); progress goes to stderr.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from assistant.cli_output import err, out, print_json
+from assistant.errors import DeskloopError
+from assistant.settings import Settings, load_settings
+from tuning.progress_view import ProgressView
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
+
+
+class Method(StrEnum):
+    qlora = "qlora"
+    lora = "lora"
+
+
+class ExportFormat(StrEnum):
+    sft = "sft"
+    dpo = "dpo"
+    kto = "kto"
+
+
+def _quiet() -> None:
+    import warnings
+
+    from assistant.app import quiet_libraries
+
+    quiet_libraries()
+    warnings.filterwarnings("ignore", category=FutureWarning, module=r"transformers\.")
+    import datasets
+
+    datasets.disable_progress_bars()
+
+
+def train_command(
+    method: Annotated[
+        Method | None, typer.Option("--method", help="qlora (4-bit base) or lora.")
+    ] = None,
+    max_steps: Annotated[
+        int | None, typer.Option("--max-steps", min=1, help="Optimizer steps.")
+    ] = None,
+    epochs: Annotated[
+        float | None,
+        typer.Option("--epochs", min=0.01, help="Epochs, when --max-steps is not given."),
+    ] = None,
+    seeds: Annotated[
+        Path | None,
+        typer.Option("--seeds", help="Resolved tickets (CSV/JSONL) for when feedback is scarce."),
+    ] = None,
+    no_seeds: Annotated[
+        bool, typer.Option("--no-seeds", help="Train on logged feedback only.")
+    ] = False,
+    max_new_tokens: Annotated[
+        int | None, typer.Option("--max-new-tokens", min=1, help="Answer length cap in evaluation.")
+    ] = None,
+    eval_limit: Annotated[
+        int | None, typer.Option("--eval-limit", min=1, help="Evaluate at most this many examples.")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """One learning round: dataset, training, evaluation, promotion decision."""
+    from tuning.round import DEFAULT_SEEDS, run_round
+
+    _quiet()
+    with ProgressView() as view:
+        summary = run_round(
+            load_settings(),
+            method=method.value if method else None,
+            max_steps=max_steps,
+            epochs=epochs,
+            seeds_path=None if no_seeds else seeds or DEFAULT_SEEDS,
+            max_new_tokens=max_new_tokens,
+            eval_limit=eval_limit,
+            progress=view,
+        )
+    if as_json:
+        print_json(summary)
+        return
+    _print_comparison(summary)
+
+
+def _print_comparison(summary: dict[str, Any]) -> None:
+    from rich.table import Table
+
+    table = Table(title=f"round {summary['run_id']}")
+    table.add_column("metric")
+    table.add_column(f"before ({summary['before']['adapter']})", justify="right")
+    table.add_column(f"after ({summary['after']['adapter']})", justify="right")
+    for metric in ("rouge_l", "token_f1", "declined_answerable_rate", "decline_rate_unanswerable"):
+        table.add_row(
+            metric, _fmt(summary["before"].get(metric)), _fmt(summary["after"].get(metric))
+        )
+    out.print(table)
+    t = summary["training"]
+    out.print(
+        f"trained {t['global_step']} steps in {t['wall_s']} s ({t['tokens_per_s']} tokens/s, "
+        f"peak {t['peak_memory_mb']} MB), loss {t['first_loss']} -> {t['last_loss']}"
+    )
+    verdict = "promoted" if summary["promoted"] else "kept out of service"
+    out.print(f"{summary['version']} {verdict}: {summary['decision']['reason']}")
+    out.print(f"in service: {summary['active']}")
+
+
+def _fmt(value: Any) -> str:
+    return "-" if value is None else f"{value:.4f}"
+
+
+def eval_command(
+    file: Annotated[Path, typer.Argument(help="JSONL rows: question or messages, reference.")],
+    adapter: Annotated[
+        str, typer.Option("--adapter", help="An adapter version, 'base' or 'active'.")
+    ] = "active",
+    retrieve: Annotated[
+        bool,
+        typer.Option("--retrieve/--no-retrieve", help="Retrieve sources for rows without them."),
+    ] = True,
+    max_new_tokens: Annotated[
+        int | None, typer.Option("--max-new-tokens", min=1, help="Answer length cap.")
+    ] = None,
+    limit: Annotated[int | None, typer.Option("--limit", min=1, help="First N rows only.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Score answers on a file of questions with reference answers."""
+    from tuning.evaluate import evaluate_file
+
+    _quiet()
+    current = load_settings()
+    retriever = _knowledge_base_retriever(current) if retrieve else None
+    with ProgressView() as view:
+        result = evaluate_file(current, file, adapter, retriever, max_new_tokens, limit, view)
+    if as_json:
+        print_json(result)
+        return
+    out.print(f"{result['file']} with {result['adapter']} ({result['base_model']})")
+    for key, value in result["metrics"].items():
+        out.print(f"{key:>26}: {value}")
+
+
+def _knowledge_base_retriever(settings: Settings):
+    """Sources as serving finds them (top k, relevant ones only); None without an index."""
+    if not settings.paths.index.exists():
+        return None
+    from assistant.app import open_knowledge_base
+    from assistant.grounding import KnowledgeBaseRetriever
+
+    retriever = KnowledgeBaseRetriever(open_knowledge_base(settings))
+    options = settings.retrieval
+
+    def retrieve(messages: list[dict]) -> list[dict]:
+        hits = retriever.retrieve(messages, options.top_k)
+        relevant = [
+            h for h in hits if h.similarity is None or h.similarity >= options.min_similarity
+        ]
+        return [h.to_dict() for h in relevant]
+
+    return retrieve
+
+
+adapters_app = typer.Typer(
+    help="The adapter registry: versions, promotion, rollback.", no_args_is_help=True
+)
+
+
+def _registry():
+    from tuning.registry import AdapterRegistry
+
+    return AdapterRegistry(load_settings().paths.adapters)
+
+
+@adapters_app.command("list")
+def adapters_list(as_json: JsonOption = False) -> None:
+    """Every adapter version with its metrics; * marks the one in service."""
+    registry = _registry()
+    versions = registry.list()
+    if as_json:
+        print_json({"active": registry.active() or "base", "adapters": versions})
+        return
+    if not versions:
+        err.print("No adapters yet: run 'deskloop train'.")
+    for v in versions:
+        mark = "*" if v["active"] else " "
+        metrics = v.get("metrics", {})
+        decision = v.get("decision", {})
+        out.print(
+            f"{mark} {v['version']}  {v.get('created_at', '')[:16]}  "
+            f"rouge_l {_fmt(metrics.get('rouge_l'))}  token_f1 {_fmt(metrics.get('token_f1'))}  "
+            f"parent {v.get('parent') or 'base'}  "
+            f"{'promoted' if decision.get('promote') else 'not promoted'}"
+        )
+    out.print(f"in service: {registry.active() or 'base'}")
+
+
+@adapters_app.command("show")
+def adapters_show(
+    version: Annotated[str, typer.Argument(help="e.g. v0001")], as_json: JsonOption = False
+) -> None:
+    """One adapter's metadata: base model, dataset, training config, metrics, decision."""
+    document = _registry().show(version)
+    if as_json:
+        print_json(document)
+    else:
+        out.print(json.dumps(document, indent=2, default=str), markup=False)
+
+
+@adapters_app.command("promote")
+def adapters_promote(
+    version: Annotated[str, typer.Argument(help="e.g. v0001")], as_json: JsonOption = False
+) -> None:
+    """Put an adapter in service (running chats switch to it at their next answer)."""
+    registry = _registry()
+    previous = registry.active()
+    active = registry.promote(version)
+    _report_switch(previous, active, as_json)
+
+
+@adapters_app.command("rollback")
+def adapters_rollback(as_json: JsonOption = False) -> None:
+    """Put the previously active adapter (or the base model) back in service."""
+    registry = _registry()
+    previous = registry.active()
+    active = registry.rollback()
+    _report_switch(previous, active, as_json)
+
+
+def _report_switch(previous: str | None, active: str | None, as_json: bool) -> None:
+    if as_json:
+        print_json({"previous": previous or "base", "active": active or "base"})
+    else:
+        out.print(f"in service: {active or 'base'} (was {previous or 'base'})")
+
+
+def feedback_import_command(
+    file: Annotated[Path, typer.Argument(help="JSONL feedback rows (GUIDE section 3).")],
+    as_json: JsonOption = False,
+) -> None:
+    """Import flagged conversations from a JSONL file."""
+    from assistant.store import Store
+    from tuning.feedback_rows import import_feedback
+
+    if not file.is_file():
+        raise DeskloopError(f"no file {file}: give a JSONL file of feedback rows")
+    store = Store(load_settings().paths.database)
+    try:
+        result = import_feedback(store, file)
+    finally:
+        store.close()
+    if as_json:
+        print_json(result.to_dict())
+        return
+    out.print(f"Imported {result.rows} rows as {result.conversations} conversations.")
+    for error in result.errors[:20]:
+        err.print(f"[yellow]skipped[/] {error}", markup=True, highlight=False)
+    if len(result.errors) > 20:
+        err.print(f"... and {len(result.errors) - 20} more skipped lines")
+
+
+def feedback_export_command(
+    format: Annotated[
+        ExportFormat, typer.Option("--format", help="TRL dataset shape.")
+    ] = ExportFormat.sft,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Export the logged feedback (PII scrubbed, deduplicated) as SFT, DPO or KTO JSONL."""
+    from tuning.dataset import write_jsonl
+    from tuning.export import export_feedback
+
+    records, report = export_feedback(load_settings(), format.value)
+    if output is not None:
+        count = write_jsonl(output, records)
+        document = {
+            "format": format.value,
+            "records": count,
+            "output": str(output),
+            "pii_masked": report["pii_masked"],
+        }
+        print_json(document) if as_json else err.print(
+            f"Wrote {count} {format.value} records to {output}"
+        )
+        return
+    if as_json:
+        print_json({"format": format.value, "records": records, "pii_masked": report["pii_masked"]})
+        return
+    for record in records:
+        sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
+    sys.stdout.flush()

@@ -1,0 +1,64 @@
+"""Dataset records -> the exact messages serving would build, through assistant.prompt."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from assistant.prompt import PromptSource, build_messages
+from assistant.settings import Settings
+
+
+class TokenizerCounter:
+    """assistant.prompt's TokenCounter on a bare tokenizer (no model needed)."""
+
+    def __init__(self, tokenizer):
+        self.tokenizer = tokenizer
+
+    def count_messages(self, messages: list[dict]) -> int:
+        ids = self.tokenizer.apply_chat_template(
+            messages, add_generation_prompt=True, tokenize=True, return_dict=True
+        )["input_ids"]
+        return len(ids)
+
+    def count_text(self, text: str) -> int:
+        return len(self.tokenizer.encode(text, add_special_tokens=False))
+
+    def truncate(self, text: str, max_tokens: int) -> str:
+        ids = self.tokenizer.encode(text, add_special_tokens=False)
+        if len(ids) <= max_tokens:
+            return text
+        return self.tokenizer.decode(ids[:max_tokens]).rstrip() + " ..."
+
+
+def prompt_sources(sources: Sequence[Mapping[str, Any]] | None) -> list[PromptSource]:
+    """Record sources ({n, title, text}; the title already carries any section) for the prompt."""
+    return [
+        PromptSource(n=i, title=str(s.get("title") or s.get("source") or ""), text=str(s["text"]))
+        for i, s in enumerate(sources or [], start=1)
+    ]
+
+
+def serving_messages(
+    prompt: Sequence[Mapping[str, str]],
+    sources: Sequence[Mapping[str, Any]] | None,
+    counter: TokenizerCounter,
+    settings: Settings,
+    context_tokens: int | None = None,
+) -> list[dict]:
+    """The prompt as serving builds it: deskloop's system policy, history, sources, question.
+
+    ``prompt`` ends with the user's question; any system message in it is replaced by the
+    serving policy, as serving would.
+    """
+    turns = [dict(m) for m in prompt if m["role"] != "system"]
+    if not turns or turns[-1]["role"] != "user":
+        raise ValueError("a prompt must end with the user's question")
+    return build_messages(
+        turns[-1]["content"],
+        turns[:-1],
+        prompt_sources(sources),
+        counter,
+        context_tokens=context_tokens or settings.prompt.context_tokens,
+        source_tokens=settings.prompt.source_tokens,
+    )

@@ -1,0 +1,229 @@
+"""Versioned LoRA adapters with an atomically switched active pointer.
+
+Layout under ``root``::
+
+    v0001/  adapter_config.json  adapter_model.safetensors  metadata.json
+    v0002/  ...
+    active.json   {"version": "v0002" | null, "history": [...], "updated_at": ...}
+
+Every change is written to a temporary name, fsynced and then renamed into place, so a
+crash at any moment leaves either the old or the new state, never a mix. A version
+folder appears only once complete; ``active.json`` is replaced, never edited.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import re
+import shutil
+import tempfile
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from assistant.errors import DeskloopError
+
+ACTIVE_FILE = "active.json"
+METADATA_FILE = "metadata.json"
+PEFT_FILES = ("adapter_config.json", "adapter_model.safetensors")
+BASE = "base"
+_VERSION = re.compile(r"^v(\d{4,})$")
+
+
+def normalize_version(name: str) -> str:
+    """'v0003', 'v3' and '3' all name version v0003."""
+    match = re.fullmatch(r"v?(\d+)", name.strip())
+    if not match:
+        raise DeskloopError(
+            f"'{name}' is not an adapter version: use a name from 'deskloop adapters list' "
+            "such as v0001"
+        )
+    return f"v{int(match.group(1)):04d}"
+
+
+class AdapterRegistry:
+    def __init__(self, root: str | Path):
+        self.root = Path(root)
+        self._cached_stamp: tuple[int, int, int] | None = None
+        self._cached_choice: tuple[str | None, Path | None] = (None, None)
+
+    # reading
+
+    def versions(self) -> list[str]:
+        if not self.root.is_dir():
+            return []
+        found = [p.name for p in self.root.iterdir() if p.is_dir() and _VERSION.match(p.name)]
+        return sorted(found, key=lambda name: int(name[1:]))
+
+    def path_of(self, version: str) -> Path:
+        version = normalize_version(version)
+        path = self.root / version
+        if not (path / METADATA_FILE).is_file():
+            raise DeskloopError(
+                f"no adapter {version}: 'deskloop adapters list' shows the versions there are"
+            )
+        return path
+
+    def show(self, version: str) -> dict[str, Any]:
+        path = self.path_of(version)
+        metadata = json.loads((path / METADATA_FILE).read_text(encoding="utf-8"))
+        return {
+            **metadata,
+            "version": path.name,
+            "path": str(path),
+            "active": path.name == self.active(),
+        }
+
+    def list(self) -> list[dict[str, Any]]:
+        return [self.show(v) for v in self.versions()]
+
+    def active(self) -> str | None:
+        """The version in service, or None for the base model."""
+        return self._read_pointer()["version"]
+
+    def history(self) -> list[str | None]:
+        return list(self._read_pointer()["history"])
+
+    def active_choice(self) -> tuple[str | None, Path | None]:
+        """(version, folder) to serve with, or (None, None) for the base; cheap to call often.
+
+        The pointer is re-read only when its file changes (inode, mtime or size).
+        """
+        try:
+            st = (self.root / ACTIVE_FILE).stat()
+            stamp = (st.st_ino, st.st_mtime_ns, st.st_size)
+        except FileNotFoundError:
+            self._cached_stamp, self._cached_choice = None, (None, None)
+            return self._cached_choice
+        if stamp != self._cached_stamp:
+            version = self.active()
+            self._cached_choice = (version, self.root / version if version else None)
+            self._cached_stamp = stamp
+        return self._cached_choice
+
+    def _read_pointer(self) -> dict[str, Any]:
+        try:
+            data = json.loads((self.root / ACTIVE_FILE).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return {"version": None, "history": []}
+        except (OSError, ValueError) as exc:
+            raise DeskloopError(
+                f"cannot read {self.root / ACTIVE_FILE} ({exc}): run 'deskloop adapters promote V' "
+                "or 'deskloop adapters rollback' to rewrite it"
+            ) from None
+        return {"version": data.get("version"), "history": list(data.get("history", []))}
+
+    # writing
+
+    def register(self, candidate_dir: str | Path, metadata: dict[str, Any]) -> str:
+        """Copy a PEFT adapter folder in as the next version; returns the version name."""
+        candidate_dir = Path(candidate_dir)
+        missing = [f for f in PEFT_FILES if not (candidate_dir / f).is_file()]
+        if missing:
+            raise DeskloopError(
+                f"{candidate_dir} is not a PEFT adapter folder (missing {', '.join(missing)})"
+            )
+        self.root.mkdir(parents=True, exist_ok=True)
+        with self._locked():
+            self._remove_staging()
+            existing = self.versions()
+            version = f"v{(int(existing[-1][1:]) + 1 if existing else 1):04d}"
+            staging = self.root / f".staging-{uuid.uuid4().hex}"
+            staging.mkdir()
+            for name in PEFT_FILES:
+                shutil.copyfile(candidate_dir / name, staging / name)
+                _fsync_file(staging / name)
+            record = {
+                **metadata,
+                "version": version,
+                "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            }
+            _write_atomic(staging / METADATA_FILE, json.dumps(record, indent=2, default=str))
+            _fsync_dir(staging)
+            os.replace(staging, self.root / version)
+            _fsync_dir(self.root)
+        return version
+
+    def promote(self, version: str) -> str:
+        """Make ``version`` the adapter in service; the one it replaces goes on the history."""
+        path = self.path_of(version)
+        for name in PEFT_FILES:
+            if not (path / name).is_file():
+                raise DeskloopError(f"adapter {path.name} lacks {name}: it cannot be served")
+        with self._locked():
+            pointer = self._read_pointer()
+            if pointer["version"] == path.name:
+                return path.name
+            history = [*pointer["history"], pointer["version"]]
+            self._write_pointer(path.name, history)
+        return path.name
+
+    def rollback(self) -> str | None:
+        """Serve the previously active adapter again (the base when there was none)."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        with self._locked():
+            pointer = self._read_pointer()
+            if pointer["version"] is None and not pointer["history"]:
+                raise DeskloopError("nothing to roll back: the base model is already in service")
+            history = pointer["history"]
+            previous = history.pop() if history else None
+            self._write_pointer(previous, history)
+        return previous
+
+    def _write_pointer(self, version: str | None, history: list[str | None]) -> None:
+        document = {
+            "version": version,
+            "history": history,
+            "updated_at": datetime.now(UTC).isoformat(timespec="milliseconds"),
+        }
+        _write_atomic(self.root / ACTIVE_FILE, json.dumps(document, indent=2))
+
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        """One writer at a time across processes; readers never need the lock."""
+        with open(self.root / ".lock", "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+    def _remove_staging(self) -> None:
+        """Leftovers of a register that was killed part-way."""
+        for leftover in self.root.glob(".staging-*"):
+            shutil.rmtree(leftover, ignore_errors=True)
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    _fsync_dir(path.parent)
+
+
+def _fsync_file(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

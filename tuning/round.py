@@ -1,0 +1,150 @@
+"""One learning round: dataset, training, evaluation against the adapter in service, decision.
+
+Nothing touches the registry until the candidate has been trained and evaluated; the
+active pointer moves only in the last step, so a crash anywhere before it leaves the
+adapter in service as it was.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from assistant.errors import DeskloopError
+from assistant.settings import Settings
+from assistant.store import Store
+from tuning.dataset import DatasetBuild, build_dataset, write_build, write_json
+from tuning.events import EventLog, Progress, ignore
+from tuning.feedback_rows import store_feedback_rows
+from tuning.gate import decide
+from tuning.registry import AdapterRegistry
+from tuning.seed import read_ticket_seeds
+from tuning.trainer import RUN_FILE, TrainConfig, train_adapter
+
+DEFAULT_SEEDS = Path(__file__).resolve().parents[1] / "corpora" / "tickets" / "tickets.csv"
+# Below this many trainable feedback rows, resolved tickets are added as seed examples.
+MIN_FEEDBACK_ROWS = 50
+CANDIDATE = "candidate"
+
+
+def build_round_dataset(
+    settings: Settings, store: Store, seeds_path: Path | None, progress: Progress = ignore
+) -> DatasetBuild:
+    rows = store_feedback_rows(store)
+    trainable = sum(r.target is not None for r in rows)
+    seeds = []
+    if trainable < MIN_FEEDBACK_ROWS and seeds_path is not None and seeds_path.is_file():
+        seeds = read_ticket_seeds(seeds_path).rows
+    build = build_dataset(
+        rows,
+        seeds,
+        eval_fraction=settings.training.eval_fraction,
+        assignments=store.split_assignments(),
+        seed=settings.training.seed,
+    )
+    progress({"event": "dataset", **build.report})
+    if not build.train_sft:
+        raise DeskloopError(
+            "nothing to train on: flag answers in the chat, or import corrected conversations "
+            "with 'deskloop feedback import FILE.jsonl'"
+        )
+    return build
+
+
+def run_round(
+    settings: Settings,
+    method: str | None = None,
+    max_steps: int | None = None,
+    epochs: float | None = None,
+    seeds_path: Path | None = DEFAULT_SEEDS,
+    max_new_tokens: int | None = None,
+    eval_limit: int | None = None,
+    progress: Progress = ignore,
+    callbacks: Sequence[Any] = (),
+) -> dict[str, Any]:
+    """Run a round end to end and return its summary."""
+    from assistant.model_prep import prepare_base_model
+    from tuning.evaluate import EvalModel, evaluate_examples, example_from_record
+
+    progress({"event": "stage", "stage": "dataset"})
+    store = Store(settings.paths.database)
+    try:
+        build = build_round_dataset(settings, store, seeds_path, progress)
+        store.save_split_assignments(build.assignments)
+    finally:
+        store.close()
+
+    progress({"event": "stage", "stage": "base model"})
+    base = prepare_base_model(settings, lambda text: progress({"event": "status", "text": text}))
+    config = TrainConfig.from_settings(settings, method, max_steps, epochs)
+    progress({"event": "stage", "stage": "training"})
+    trained = train_adapter(
+        settings, base, build.train_sft, build.report["train_sha256"], config, progress, callbacks
+    )
+    write_build(trained.run_dir / "dataset", build)
+    log = EventLog(trained.run_dir / "events.jsonl", progress)
+
+    log({"event": "stage", "stage": "evaluation"})
+    registry = AdapterRegistry(settings.paths.adapters)
+    incumbent = registry.active()
+    examples = [example_from_record(r) for r in build.eval][:eval_limit]
+    model = EvalModel.load(settings, base)
+    model.add_adapter(CANDIDATE, trained.adapter_dir)
+    if incumbent is not None:
+        model.add_adapter(incumbent, registry.path_of(incumbent))
+    before = evaluate_examples(
+        model, incumbent, examples, settings, None, max_new_tokens, log, incumbent or "base"
+    )
+    after = evaluate_examples(
+        model, CANDIDATE, examples, settings, None, max_new_tokens, log, CANDIDATE
+    )
+    decision = decide(after.metrics, before.metrics, settings.training.promotion_margin)
+
+    metadata = {
+        "base_model": {"model_id": base.model_id, "sha256": base.sha256},
+        "dataset": {
+            "sha256": build.report["train_sha256"],
+            "eval_sha256": build.report["eval_sha256"],
+            "sizes": build.report["sizes"],
+            "report": build.report,
+        },
+        "training": {"config": config.to_dict(), **trained.metrics},
+        "metrics": after.metrics,
+        "compared_with": {"adapter": incumbent or "base", "metrics": before.metrics},
+        "parent": incumbent,
+        "decision": decision.to_dict(),
+        "run_id": trained.run_id,
+    }
+    log({"event": "stage", "stage": "registering"})
+    version = registry.register(trained.adapter_dir, metadata)
+    if decision.promote:
+        registry.promote(version)
+    summary = {
+        "run_id": trained.run_id,
+        "version": version,
+        "promoted": decision.promote,
+        "active": registry.active() or "base",
+        "decision": decision.to_dict(),
+        "before": {"adapter": incumbent or "base", **before.metrics},
+        "after": {"adapter": version, **after.metrics},
+        "training": trained.metrics,
+        "dataset": build.report,
+    }
+    _finish_run(trained.run_dir, summary)
+    log({"event": "round_end", "version": version, "promoted": decision.promote})
+    return summary
+
+
+def _finish_run(run_dir: Path, summary: dict[str, Any]) -> None:
+    import json
+
+    info = json.loads((run_dir / RUN_FILE).read_text(encoding="utf-8"))
+    info.update(
+        status="finished",
+        version=summary["version"],
+        promoted=summary["promoted"],
+        finished_at=datetime.now(UTC).isoformat(timespec="seconds"),
+    )
+    write_json(run_dir / RUN_FILE, info)
