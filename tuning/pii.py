@@ -58,8 +58,25 @@ def _email_spans(text: str) -> Iterator[Span]:
         yield m.span()
 
 
+# Issuer prefixes (IIN ranges) and lengths of the major card networks.
+_CARD_NETWORKS = (
+    (re.compile(r"4"), (13, 16, 19)),  # Visa
+    (re.compile(r"5[1-5]|2(?:22[1-9]|2[3-9]\d|[3-6]\d\d|7[01]\d|720)"), (16,)),  # Mastercard
+    (re.compile(r"3[47]"), (15,)),  # American Express
+    (re.compile(r"6(?:011|5|4[4-9])"), (16, 19)),  # Discover
+    (re.compile(r"35(?:2[89]|[3-8]\d)"), (16, 19)),  # JCB
+    (re.compile(r"3(?:0[0-5]|[689])"), (14, 16, 19)),  # Diners Club
+    (re.compile(r"62"), (16, 17, 18, 19)),  # UnionPay
+    (re.compile(r"5[06-9]|6\d"), (12, 13, 14, 15, 16, 17, 18, 19)),  # Maestro
+)
+
+
 def _is_card(digits: str) -> bool:
-    return 13 <= len(digits) <= 19 and luhn.is_valid(digits)
+    """A number a card network could have issued: a known prefix and length, and Luhn-valid."""
+    issued = any(
+        prefix.match(digits) and len(digits) in lengths for prefix, lengths in _CARD_NETWORKS
+    )
+    return issued and luhn.is_valid(digits)
 
 
 def _card_spans(text: str) -> Iterator[Span]:

@@ -41,6 +41,8 @@ NEGATIVES = [
     "ticket KT-10234 is open",
     "ticket KT-4111111111111111 is open",  # Luhn-valid digits inside an id
     "order #100234567 shipped",
+    "cancel purchase 113542617735902",  # Luhn-valid, but no card network issues 11...
+    "reference 9000000000000001",  # Luhn-valid 16 digits with no issuer prefix
     "order 4155552671 shipped",  # a valid US number, but written as a bare order number
     "order number 1234567890",
     "account 2125551234 was closed; call us",
@@ -78,6 +80,14 @@ def test_card_masked_exactly_when_luhn_passes():
         grouped = " ".join(digits[i : i + 4] for i in range(0, 16, 4))
         masked = scrub(f"card {grouped} thanks").text == "card [CARD] thanks"
         assert masked == luhn.is_valid(digits), grouped
+
+
+@pytest.mark.parametrize(
+    "body",
+    ["37828224631000", "601111111111111", "353011133330000", "555555555555444", "3056930902590"],
+)
+def test_each_card_network_is_recognised(body):
+    assert scrub(f"paid with {_with_check_digit(body)}").counts == {"CARD": 1}
 
 
 def test_card_length_limits():
