@@ -1,0 +1,53 @@
+"""Small text helpers shared by the screens."""
+
+from __future__ import annotations
+
+from assistant.store import Turn
+
+
+def duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "–"
+    seconds = round(seconds)
+    if seconds < 60:
+        return f"{seconds}s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes}m{seconds:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m"
+
+
+def number(value: float | None, digits: int = 3) -> str:
+    return "–" if value is None else f"{value:.{digits}f}"
+
+
+def answer_header(turn: Turn | None, streaming: bool = False) -> str:
+    """The line above an answer: its id, status and the agent's flag."""
+    if turn is None:
+        return "deskloop · answering…" if streaming else "deskloop"
+    parts = [f"deskloop #{turn.id}"]
+    if turn.adapter_version:
+        parts.append(turn.adapter_version)
+    if turn.status == "cancelled":
+        parts.append("⏹ cancelled (partial)")
+    elif turn.status == "declined":
+        parts.append("declined: no source")
+    if turn.rating == "good":
+        parts.append("✔ flagged good")
+    elif turn.rating == "bad":
+        reason = f" ({turn.reason})" if turn.reason else ""
+        parts.append(f"✘ flagged bad{reason}")
+    return " · ".join(parts)
+
+
+def timing_label(timings: dict) -> str:
+    """'12.3 tok/s · 0.8 s to first token · 4.1 s' for the status bar."""
+    parts = []
+    if timings.get("tokens_per_s"):
+        parts.append(f"{timings['tokens_per_s']} tok/s")
+    if timings.get("first_token_s") is not None:
+        parts.append(f"first token {timings['first_token_s']:.1f}s")
+    if timings.get("total_s") is not None:
+        parts.append(f"total {timings['total_s']:.1f}s")
+    return " · ".join(parts)

@@ -1,0 +1,63 @@
+"""How the app gets its engine, store, knowledge base and adapter registry (swappable in tests)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from assistant.engine import AdapterChoice, ChatEngine
+from assistant.settings import Settings
+
+Progress = Callable[[str], None]
+EngineFactory = Callable[[Settings, Progress], ChatEngine]
+
+
+def active_adapter_choice(settings: Settings) -> AdapterChoice | None:
+    """Serve with whatever the registry says is active, re-checked before every answer."""
+    registry = open_registry(settings)
+    return registry.active_choice if registry is not None else None
+
+
+def default_engine_factory(settings: Settings, progress: Progress) -> ChatEngine:
+    from assistant.app import open_engine
+
+    return open_engine(settings, progress, adapter_choice=active_adapter_choice(settings))
+
+
+def open_registry(settings: Settings) -> Any | None:
+    """The adapter registry, or None while the tuning package is not installed."""
+    try:
+        from tuning.registry import AdapterRegistry
+    except ImportError:
+        return None
+    return AdapterRegistry(settings.paths.adapters)
+
+
+def knowledge_base_for(settings: Settings, engine: ChatEngine | None) -> Any:
+    """The engine's own knowledge base when it has one, so ingests and answers share it."""
+    retriever = getattr(engine, "retriever", None) if engine is not None else None
+    knowledge_base = getattr(retriever, "knowledge_base", None)
+    if knowledge_base is not None:
+        return knowledge_base
+    from assistant.app import open_knowledge_base, quiet_libraries
+
+    quiet_libraries()
+    return open_knowledge_base(settings)
+
+
+def ground_engine(engine: ChatEngine | None, knowledge_base: Any) -> None:
+    """An engine started on an empty index answers from it once something is ingested."""
+    if engine is None or engine.retriever is not None or knowledge_base.is_empty():
+        return
+    from assistant.grounding import KnowledgeBaseRetriever
+
+    engine.retriever = KnowledgeBaseRetriever(knowledge_base)
+
+
+def describe_error(exc: BaseException) -> str:
+    """A one-line message for a notification: a DeskloopError already says what to do."""
+    from assistant.errors import DeskloopError
+
+    if isinstance(exc, DeskloopError):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"
