@@ -109,6 +109,16 @@ MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
 ]
 
 
+CONVERSATION_SELECT = (
+    "SELECT c.*, (SELECT COUNT(*) FROM turns t WHERE t.conversation_id = c.id) AS turn_count"
+    " FROM conversations c"
+)
+TURN_SELECT = (
+    "SELECT t.*, f.rating, f.reason, f.correction FROM turns t"
+    " LEFT JOIN feedback f ON f.turn_id = t.id"
+)
+
+
 def now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 
@@ -220,8 +230,7 @@ class Store:
 
     def conversation(self, conversation_id: str) -> Conversation:
         row = self._db.execute(
-            "SELECT c.*, (SELECT COUNT(*) FROM turns t WHERE t.conversation_id = c.id)"
-            " AS turn_count FROM conversations c WHERE id = ?",
+            CONVERSATION_SELECT + " WHERE id = ?",
             (conversation_id,),
         ).fetchone()
         if row is None:
@@ -232,9 +241,8 @@ class Store:
 
     def conversations(self, search: str = "", limit: int = 200) -> list[Conversation]:
         rows = self._db.execute(
-            "SELECT c.*, (SELECT COUNT(*) FROM turns t WHERE t.conversation_id = c.id)"
-            " AS turn_count FROM conversations c"
-            " WHERE c.origin = 'chat' AND (? = '' OR c.title LIKE ? OR EXISTS ("
+            CONVERSATION_SELECT
+            + " WHERE c.origin = 'chat' AND (? = '' OR c.title LIKE ? OR EXISTS ("
             "   SELECT 1 FROM turns t WHERE t.conversation_id = c.id AND t.content LIKE ?))"
             " ORDER BY c.updated_at DESC LIMIT ?",
             (search, f"%{search}%", f"%{search}%", limit),
@@ -315,9 +323,7 @@ class Store:
 
     def turns(self, conversation_id: str) -> list[Turn]:
         rows = self._db.execute(
-            "SELECT t.*, f.rating, f.reason, f.correction FROM turns t"
-            " LEFT JOIN feedback f ON f.turn_id = t.id"
-            " WHERE t.conversation_id = ? ORDER BY t.id",
+            TURN_SELECT + " WHERE t.conversation_id = ? ORDER BY t.id",
             (conversation_id,),
         ).fetchall()
         turns = [Turn(**dict(row)) for row in rows]
@@ -326,8 +332,7 @@ class Store:
 
     def turn(self, turn_id: int) -> Turn:
         row = self._db.execute(
-            "SELECT t.*, f.rating, f.reason, f.correction FROM turns t"
-            " LEFT JOIN feedback f ON f.turn_id = t.id WHERE t.id = ?",
+            TURN_SELECT + " WHERE t.id = ?",
             (turn_id,),
         ).fetchone()
         if row is None:
@@ -374,8 +379,7 @@ class Store:
 
     def flagged_turns(self) -> list[Turn]:
         rows = self._db.execute(
-            "SELECT t.*, f.rating, f.reason, f.correction FROM feedback f"
-            " JOIN turns t ON t.id = f.turn_id ORDER BY t.id"
+            TURN_SELECT + " WHERE f.rating IS NOT NULL ORDER BY t.id"
         ).fetchall()
         turns = [Turn(**dict(row)) for row in rows]
         self._attach_sources(turns)
