@@ -3,6 +3,7 @@
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -113,3 +114,25 @@ def test_ask_on_an_unknown_conversation_is_a_one_line_error(tiny_env):
     run = deskloop("ask", "hi", "--conversation", "nope", env_extra=tiny_env, check=False)
     assert run.returncode == 1
     assert "no conversation 'nope'" in one_line_error(run)
+
+
+def test_ingest_reports_a_bad_file_exits_2_and_search_finds_the_rest(tmp_path):
+    folder = tmp_path / "kb"
+    folder.mkdir()
+    (folder / "refunds.md").write_text(
+        "# Refunds\n\nRefunds arrive in five to ten business days after approval.\n"
+    )
+    (folder / "broken.pdf").write_bytes(b"%PDF-1.7 this is not really a pdf")
+    run = deskloop("ingest", str(folder), "--json", check=False)
+    assert run.returncode == 2
+    report = json.loads(run.stdout)
+    assert report["chunks_added"] >= 1
+    assert [Path(f["path"]).name for f in report["failed"]] == ["broken.pdf"]
+    assert report["failed"][0]["reason"]
+
+    hits = json.loads(deskloop("search", "how long do refunds take", "--json").stdout)
+    assert Path(hits[0]["source"]).name == "refunds.md"
+    assert set(hits[0]) >= {"id", "record_id", "source", "title", "score", "text"}
+
+    again = json.loads(deskloop("ingest", str(folder / "refunds.md"), "--json").stdout)
+    assert again["chunks_added"] == 0 and again["files_unchanged"] == 1
