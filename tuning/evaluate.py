@@ -104,6 +104,10 @@ class EvalModel:
 
     @classmethod
     def load(cls, settings: Settings, base: BaseModelRef) -> EvalModel:
+        import torch
+
+        if settings.threads:
+            torch.set_num_threads(settings.threads)
         device = pick_device(settings.device)
         tokenizer = load_tokenizer(base.location)
         model = load_causal_lm(

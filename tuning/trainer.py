@@ -321,7 +321,8 @@ def _sft_config(output_dir: Path, config: TrainConfig, device: str):
         report_to=[],
         disable_tqdm=True,
         dataloader_num_workers=0,
-        **({"activation_checkpointing": True} if cuda and config.method == "qlora" else {}),
+        # Explicit: TRL defaults to checkpointing, which on the CPU only recomputes activations.
+        activation_checkpointing=cuda and config.method == "qlora",
     )
 
 

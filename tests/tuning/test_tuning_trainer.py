@@ -13,7 +13,7 @@ from transformers import TrainerCallback
 from assistant.model_prep import BaseModelRef
 from assistant.prompt import SYSTEM_POLICY
 from tuning.events import read_events
-from tuning.trainer import TrainConfig, train_adapter, training_records
+from tuning.trainer import TrainConfig, _sft_config, train_adapter, training_records
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -58,6 +58,14 @@ def test_training_records_use_the_serving_layout(tiny_settings, tiny_model_dir):
     assert prompt[-1]["content"].startswith("Sources:\n[1] Account > Password\nUse Security.")
     assert prompt[-1]["content"].endswith("Customer question: How do I reset my password 0?")
     assert records[0]["completion"][0]["role"] == "assistant"
+
+
+@pytest.mark.parametrize("method", ["qlora", "lora"])
+def test_no_activation_checkpointing_on_the_cpu(tmp_path, method):
+    # TRL turns checkpointing on by default; on the CPU it only recomputes activations.
+    args = _sft_config(tmp_path, TrainConfig(method=method), "cpu")
+    assert not args.activation_checkpointing
+    assert not args.gradient_checkpointing
 
 
 def test_two_lora_steps_change_the_adapter_and_log_the_loss(tiny_settings, tiny_model_dir):
