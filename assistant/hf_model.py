@@ -8,6 +8,7 @@ from pathlib import Path
 
 from assistant.errors import DeskloopError
 from assistant.model_prep import BaseModelRef
+from assistant.serving_form import PLAIN, choose_form, fp16_weight_copy
 from assistant.settings import GenerationSettings, Settings
 
 BASE = "base"
@@ -93,14 +94,24 @@ class _StopOnEvents:
 class HFChatModel:
     """The one implementation of the chat model seam on real weights."""
 
-    def __init__(self, model, tokenizer, base: BaseModelRef, device: str):
-        self.model = model
+    def __init__(
+        self, model, tokenizer, base: BaseModelRef, device: str, serving_form: str = PLAIN
+    ):
+        self.model = model  # as loaded: adapters load into it and switch on it
         self.tokenizer = tokenizer
         self.base = base
         self.device = device
+        self.serving_form = serving_form
         self.adapter_version: str | None = None
         self._loaded_adapters: set[str] = set()
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # one generation or adapter switch at a time
+        # The serving copy is built in the background (seconds on a CPU); until it is ready for
+        # the active adapter, answers come from the model as loaded, which gives the same text.
+        self._build_lock = threading.Lock()  # held while a copy is read out of self.model
+        self._serving: tuple[str | None, object] | None = None
+        self._builder: threading.Thread | None = None
+        if serving_form != PLAIN:
+            self._start_serving_build()
 
     @classmethod
     def load(cls, settings: Settings, base: BaseModelRef) -> HFChatModel:
@@ -111,8 +122,12 @@ class HFChatModel:
         device = pick_device(settings.device)
         dtype = pick_dtype(settings.dtype, device)
         tokenizer = load_tokenizer(base.location)
+        try:
+            form = choose_form(settings.serving, device, dtype, settings.load_in_4bit)
+        except ValueError as exc:
+            raise DeskloopError(f"{exc}: set DESKLOOP_SERVING to 'auto' or 'plain'") from None
         model = load_causal_lm(base.location, device, dtype, settings.load_in_4bit)
-        return cls(model, tokenizer, base, device)
+        return cls(model, tokenizer, base, device, form)
 
     @property
     def model_id(self) -> str:
@@ -140,15 +155,58 @@ class HFChatModel:
     def use_adapter(self, version: str | None, path: Path | None = None) -> None:
         """Serve with adapter `version` (loaded from `path` the first time), or the base."""
         with self._lock:
-            if version is None or version == BASE:
-                self.adapter_version = None
-                return
-            if version not in self._loaded_adapters:
-                if path is None or not (Path(path) / "adapter_config.json").is_file():
-                    raise DeskloopError(f"adapter {version} has no PEFT files at {path}")
-                self._load_adapter(version, Path(path))
-            self.model.set_adapter(version)
+            if version == BASE:
+                version = None
+            if version is not None:
+                with self._build_lock:
+                    self._activate_adapter(version, path)
+            changed = version != self.adapter_version
             self.adapter_version = version
+            if self.serving_form != PLAIN and changed:
+                self._serving = None  # free the old copy before building the new one
+                self._start_serving_build()
+
+    def _activate_adapter(self, version: str, path: Path | None) -> None:
+        if version not in self._loaded_adapters:
+            if path is None or not (Path(path) / "adapter_config.json").is_file():
+                raise DeskloopError(f"adapter {version} has no PEFT files at {path}")
+            self._load_adapter(version, Path(path))
+        self.model.set_adapter(version)
+
+    # the serving form
+
+    @property
+    def serving(self):
+        """The serving copy for the active adapter, or None while it builds (or when plain)."""
+        current = self._serving
+        if current is not None and current[0] == self.adapter_version:
+            return current[1]
+        return None
+
+    def wait_for_serving_form(self, timeout: float | None = None) -> bool:
+        """Block until the serving copy for the active adapter is in place (True if it is)."""
+        builder = self._builder
+        if builder is not None:
+            builder.join(timeout)
+        return self.serving_form == PLAIN or self.serving is not None
+
+    def _start_serving_build(self) -> None:
+        self._builder = threading.Thread(
+            target=self._build_serving,
+            args=(self.adapter_version,),
+            name="deskloop-serving-form",
+            daemon=True,
+        )
+        self._builder.start()
+
+    def _build_serving(self, version: str | None) -> None:
+        with self._build_lock:
+            if version != self.adapter_version:
+                return  # switched again meanwhile: a newer build follows
+            copy = fp16_weight_copy(self.model, version)
+        with self._lock:
+            if version == self.adapter_version:
+                self._serving = (version, copy)
 
     def _load_adapter(self, version: str, path: Path) -> None:
         from peft import PeftModel
@@ -196,7 +254,10 @@ class HFChatModel:
             try:
                 with self._lock, torch.inference_mode():
                     torch.manual_seed(options.seed)
-                    if self.adapter_version is None and self._loaded_adapters:
+                    serving = self.serving
+                    if serving is not None:
+                        serving.generate(**kwargs)
+                    elif self.adapter_version is None and self._loaded_adapters:
                         with self.model.disable_adapter():
                             self.model.generate(**kwargs)
                     else:

@@ -1,0 +1,112 @@
+"""The form the model is served in: as loaded, or a copy with fp16 weights for CPU decoding.
+
+Decoding one token reads every weight once, so on a CPU it is bound by memory bandwidth. The
+"fp16-weights" form keeps every Linear layer (the tied lm_head included) as fp16 weights packed
+for fbgemm, with fp32 activations and accumulation: half the bytes per token, and under greedy
+decoding the same answers as fp32 on the embedded model. (int8 with dynamically quantised
+activations, the other CPU kernel torch ships, was measured too: it garbles this model's answers.)
+
+The serving copy shares embeddings and norms with the loaded model and holds its own packed
+weights, with the active LoRA adapter merged in. The loaded model (a PeftModel once an adapter
+is loaded) stays as it is, so adapters still load and switch; the copy is rebuilt on a switch.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Literal
+
+import torch
+from torch import nn
+
+ServingForm = Literal["auto", "plain", "fp16-weights"]
+PLAIN = "plain"
+FP16_WEIGHTS = "fp16-weights"
+
+
+def fp16_weights_supported() -> bool:
+    """Whether this torch build has the fbgemm fp16-weight linear kernel (x86 CPUs)."""
+    try:
+        packed = torch.ops.quantized.linear_prepack_fp16(torch.ones(2, 2), None)
+        torch.ops.quantized.linear_dynamic_fp16(torch.ones(1, 2), packed)
+    except (RuntimeError, AttributeError):
+        return False
+    return True
+
+
+def choose_form(requested: str, device: str, dtype: torch.dtype, load_in_4bit: bool) -> str:
+    """The serving form to use; 'auto' picks fp16 weights for an fp32 model on a CPU."""
+    eligible = device == "cpu" and dtype == torch.float32 and not load_in_4bit
+    if requested == PLAIN:
+        return PLAIN
+    if requested == FP16_WEIGHTS and not eligible:
+        raise ValueError("serving 'fp16-weights' needs an fp32 model on the CPU (not 4-bit)")
+    if eligible and fp16_weights_supported():
+        return FP16_WEIGHTS
+    if requested == FP16_WEIGHTS:
+        raise ValueError("serving 'fp16-weights' needs torch's fbgemm kernels (an x86 CPU)")
+    return PLAIN
+
+
+class Fp16WeightLinear(nn.Module):
+    """y = x W^T + b with W stored in fp16 (fbgemm-packed); x, y and the sums stay fp32."""
+
+    def __init__(self, weight: torch.Tensor, bias: torch.Tensor | None):
+        super().__init__()
+        self.in_features = weight.shape[1]
+        self.out_features = weight.shape[0]
+        bias = None if bias is None else bias.detach().float().contiguous()
+        self.packed = torch.ops.quantized.linear_prepack_fp16(
+            weight.detach().float().contiguous(), bias
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.ops.quantized.linear_dynamic_fp16(x, self.packed)
+
+    def extra_repr(self) -> str:
+        return f"in_features={self.in_features}, out_features={self.out_features}, fp16 weights"
+
+
+def effective_weight(module: nn.Module, adapter: str | None) -> tuple[torch.Tensor, torch.Tensor]:
+    """The weight a Linear (or a PEFT LoRA-wrapped Linear) applies, the adapter merged in."""
+    from peft.tuners.lora import LoraLayer
+
+    if isinstance(module, LoraLayer):
+        weight = module.get_base_layer().weight.detach()
+        bias = module.get_base_layer().bias
+        if adapter is not None and adapter in module.lora_A:
+            weight = weight + module.get_delta_weight(adapter).to(weight.dtype)
+        return weight, bias
+    return module.weight.detach(), module.bias
+
+
+def _is_linear(module: nn.Module) -> bool:
+    from peft.tuners.lora import LoraLayer
+
+    return isinstance(module, LoraLayer | nn.Linear)
+
+
+def fp16_weight_copy(model: nn.Module, adapter: str | None = None) -> nn.Module:
+    """A serving copy of `model` (a transformers model or a PeftModel) with fp16 Linear weights.
+
+    `adapter` names the LoRA adapter to merge in (None: the base weights). Parameters other than
+    the Linear weights (embeddings, norms) are shared with `model`, not copied.
+    """
+    from peft import PeftModel
+
+    base = model.get_base_model() if isinstance(model, PeftModel) else model
+    shared = {id(t): t for t in [*base.parameters(), *base.buffers()]}
+    skeleton = copy.deepcopy(base, memo=shared)
+    with torch.no_grad():
+        _replace_linears(skeleton, base, adapter)
+    skeleton.eval()
+    return skeleton
+
+
+def _replace_linears(copied: nn.Module, original: nn.Module, adapter: str | None) -> None:
+    for name, child in list(copied.named_children()):
+        source = getattr(original, name)
+        if _is_linear(child):
+            setattr(copied, name, Fp16WeightLinear(*effective_weight(source, adapter)))
+        else:
+            _replace_linears(child, source, adapter)
