@@ -92,7 +92,7 @@ class AdaptersScreen(Screen[None]):
                 f"{info['version']}: {decision.get('reason', 'no decision recorded')}\n"
                 f"compared with {compared.get('adapter', '–')} · trained "
                 f"{training.get('global_step', '–')} steps ({training.get('method', '–')}), "
-                f"loss {training.get('first_loss', '–')} → {training.get('last_loss', '–')} · "
+                f"loss {_loss(training.get('first_loss'))} → {_loss(training.get('last_loss'))} · "
                 f"run {info.get('run_id', '–')}"
             )
         self.query_one("#adapter-detail", Static).update(text)
@@ -134,3 +134,7 @@ def _row(info: dict[str, Any]) -> tuple[str, ...]:
         number(metrics.get("token_f1")),
         info.get("parent") or "base",
     )
+
+
+def _loss(value: object) -> str:
+    return f"{value:.3f}" if isinstance(value, int | float) else "–"

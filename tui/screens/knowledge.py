@@ -82,7 +82,7 @@ class KnowledgeScreen(Screen[None]):
 
     def on_mount(self) -> None:
         table = self.query_one("#knowledge-sources", DataTable)
-        table.add_columns("chunks", "kind", "title", "source")
+        table.add_columns("chunks", "kind", "source", "title")
         self.query_one("#ingest-progress-row").display = False
         self.query_one("#ingest-report").display = False
         self.load_sources()
@@ -116,7 +116,7 @@ class KnowledgeScreen(Screen[None]):
         table = self.query_one("#knowledge-sources", DataTable)
         table.clear()
         for info in self.sources:
-            table.add_row(info.chunks, info.kind, info.title, _short(info.source))
+            table.add_row(info.chunks, info.kind, _short(info.source), info.title)
         total = sum(info.chunks for info in self.sources)
         heading = f"Indexed sources: {len(self.sources)} files, {total} chunks"
         self.query_one("#sources-heading", Label).update(heading)
