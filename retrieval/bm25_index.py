@@ -1,5 +1,8 @@
 """A BM25 index (bm25s) over the chunks in Chroma, saved on disk with a stamp of its contents.
 
+It also keeps the titles that work as names (`retrieval.titles`), so that they are always
+those of the chunks indexed.
+
 Chroma is the source of truth: the stamp is a hash of Chroma's chunk ids (which contain each
 source's content hash), so a BM25 index left stale by a crash, another process or a server
 shared with other clients is detected and rebuilt.
@@ -20,10 +23,12 @@ import bm25s
 import numpy as np
 import Stemmer
 
+from retrieval.titles import TitleMatcher, name_titles
+
 logger = logging.getLogger(__name__)
 
 _SIDECAR = "deskloop_chunks.json"
-_FORMAT_VERSION = 1
+_FORMAT_VERSION = 2
 
 
 STEMMER_NAME = "pystemmer-english"
@@ -50,6 +55,8 @@ class IndexedChunk:
     text: str  # the embedding text: title, heading and chunk
     kind: str
     product: str | None
+    title: str = ""
+    body: str = ""  # the chunk's own text, without title and heading
 
 
 @dataclass(frozen=True)
@@ -61,6 +68,7 @@ class _Snapshot:
     kinds: np.ndarray = field(default_factory=lambda: np.array([], dtype=object))
     products: np.ndarray = field(default_factory=lambda: np.array([], dtype=object))
     retriever: bm25s.BM25 | None = None
+    titles: TitleMatcher = field(default_factory=lambda: TitleMatcher(()))
 
 
 class BM25Index:
@@ -86,7 +94,12 @@ class BM25Index:
                 return False
             retriever = bm25s.BM25.load(str(self.directory)) if saved["ids"] else None
             self._snapshot = _snapshot(
-                expected_stamp, saved["ids"], saved["kinds"], saved["products"], retriever
+                expected_stamp,
+                saved["ids"],
+                saved["kinds"],
+                saved["products"],
+                retriever,
+                saved["titles"],
             )
         except (OSError, ValueError, KeyError) as error:
             logger.warning("BM25 index at %s unreadable (%s); rebuilding", self.directory, error)
@@ -102,20 +115,38 @@ class BM25Index:
         ids = [chunk.id for chunk in chunks]
         kinds = [chunk.kind for chunk in chunks]
         products = [chunk.product for chunk in chunks]
-        self._save(retriever, {"stamp": stamp, "ids": ids, "kinds": kinds, "products": products})
-        self._snapshot = _snapshot(stamp, ids, kinds, products, retriever)
+        titles = name_titles((chunk.title, chunk.body) for chunk in chunks)
+        self._save(
+            retriever,
+            {"stamp": stamp, "ids": ids, "kinds": kinds, "products": products, "titles": titles},
+        )
+        self._snapshot = _snapshot(stamp, ids, kinds, products, retriever, titles)
+
+    def named_titles(self, parts: Sequence[tuple[str, float]]) -> dict[str, float]:
+        """{title: weight}: the indexed titles that work as names, found in weighted texts."""
+        return self._snapshot.titles.mentions(parts)
 
     def search(
-        self, query: str, n_results: int, kind: str | None = None, product: str | None = None
+        self,
+        query: str | Sequence[tuple[str, float]],
+        n_results: int,
+        kind: str | None = None,
+        product: str | None = None,
     ) -> list[tuple[str, float]]:
-        """The best ``n_results`` (chunk id, BM25 score) with a positive score."""
+        """The best ``n_results`` (chunk id, BM25 score) with a positive score.
+
+        ``query`` is a text, or (text, weight) pairs whose scores are added up by weight.
+        """
         snapshot = self._snapshot
         if snapshot.retriever is None or n_results <= 0:
             return []
-        tokens = tokenize([query])[0]
-        if not tokens:
-            return []
-        scores = np.asarray(snapshot.retriever.get_scores(tokens), dtype=np.float64)
+        weighted = [(query, 1.0)] if isinstance(query, str) else list(query)
+        scores = np.zeros(len(snapshot.ids), dtype=np.float64)
+        for tokens, (_, weight) in zip(
+            tokenize([text for text, _ in weighted]), weighted, strict=True
+        ):
+            if tokens and weight:
+                scores += weight * np.asarray(snapshot.retriever.get_scores(tokens))
         allowed = scores > 0
         if kind is not None:
             allowed &= snapshot.kinds == kind
@@ -140,11 +171,12 @@ class BM25Index:
         shutil.rmtree(previous, ignore_errors=True)
 
 
-def _snapshot(stamp, ids, kinds, products, retriever) -> _Snapshot:
+def _snapshot(stamp, ids, kinds, products, retriever, titles) -> _Snapshot:
     return _Snapshot(
         stamp=stamp,
         ids=tuple(ids),
         kinds=np.array(kinds, dtype=object),
         products=np.array(products, dtype=object),
         retriever=retriever,
+        titles=TitleMatcher(titles),
     )

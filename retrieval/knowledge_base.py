@@ -64,6 +64,7 @@ class KnowledgeBase:
     def search(
         self, query: str, k: int = 5, kind: str | None = None, product: str | None = None
     ) -> list[Hit]:
+        """The best ``k`` chunks for a text, or for a conversation's `build_query`."""
         # While an ingest holds the lock, search the BM25 index as it was; it refreshes after.
         if self._lock.acquire(blocking=False):
             try:
@@ -124,6 +125,8 @@ class KnowledgeBase:
                 ),
                 kind=str(chunk.metadata.get("kind", "")),
                 product=_optional_str(chunk.metadata.get("product")),
+                title=str(chunk.metadata.get("title", "")),
+                body=chunk.text,
             )
             for chunk in self._store.all_chunks()
         ]
