@@ -8,7 +8,7 @@ from pathlib import Path
 
 from assistant.errors import DeskloopError
 from assistant.model_prep import BaseModelRef
-from assistant.serving_form import PLAIN, choose_form, fp16_weight_copy
+from assistant.serving_form import PLAIN, BuildSuperseded, build_serving_copy, choose_form
 from assistant.settings import GenerationSettings, Settings
 
 BASE = "base"
@@ -84,10 +84,13 @@ class _StopOnEvents:
     def __init__(self, *events: threading.Event):
         self.events = events
 
+    def is_set(self) -> bool:
+        return any(event.is_set() for event in self.events)
+
     def __call__(self, input_ids, scores, **kwargs):
         import torch
 
-        stop = any(event.is_set() for event in self.events)
+        stop = self.is_set()
         return torch.full((input_ids.shape[0],), stop, dtype=torch.bool)
 
 
@@ -110,6 +113,9 @@ class HFChatModel:
         self._build_lock = threading.Lock()  # held while a copy is read out of self.model
         self._serving: tuple[str | None, object] | None = None
         self._builder: threading.Thread | None = None
+        # bumped when the adapter changes: a build for the old one stops at its next layer, so
+        # an adapter chosen at start does not wait for (or sit in memory beside) the base copy
+        self._ticket = 0
         if serving_form != PLAIN:
             self._start_serving_build()
 
@@ -154,12 +160,19 @@ class HFChatModel:
 
     def use_adapter(self, version: str | None, path: Path | None = None) -> None:
         """Serve with adapter `version` (loaded from `path` the first time), or the base."""
+        if version == BASE:
+            version = None
+        if version != self.adapter_version:
+            self._ticket += 1
         with self._lock:
-            if version == BASE:
-                version = None
-            if version is not None:
-                with self._build_lock:
-                    self._activate_adapter(version, path)
+            try:
+                if version is not None:
+                    with self._build_lock:
+                        self._activate_adapter(version, path)
+            except BaseException:
+                if self.serving_form != PLAIN and self.serving is None:
+                    self._start_serving_build()  # the switch failed: finish the current copy
+                raise
             changed = version != self.adapter_version
             self.adapter_version = version
             if self.serving_form != PLAIN and changed:
@@ -193,17 +206,22 @@ class HFChatModel:
     def _start_serving_build(self) -> None:
         self._builder = threading.Thread(
             target=self._build_serving,
-            args=(self.adapter_version,),
+            args=(self.adapter_version, self._ticket),
             name="deskloop-serving-form",
             daemon=True,
         )
         self._builder.start()
 
-    def _build_serving(self, version: str | None) -> None:
+    def _build_serving(self, version: str | None, ticket: int) -> None:
         with self._build_lock:
-            if version != self.adapter_version:
+            if version != self.adapter_version or ticket != self._ticket:
                 return  # switched again meanwhile: a newer build follows
-            copy = fp16_weight_copy(self.model, version)
+            try:
+                copy = build_serving_copy(
+                    self.model, version, superseded=lambda: ticket != self._ticket
+                )
+            except BuildSuperseded:
+                return
         with self._lock:
             if version == self.adapter_version:
                 self._serving = (version, copy)
@@ -251,11 +269,15 @@ class HFChatModel:
         def generate() -> None:
             import torch
 
+            from assistant.lean_llama import LeanLlama
+
             try:
                 with self._lock, torch.inference_mode():
                     torch.manual_seed(options.seed)
                     serving = self.serving
-                    if serving is not None:
+                    if isinstance(serving, LeanLlama):
+                        lean_generate(serving, inputs["input_ids"][0], options)
+                    elif serving is not None:
                         serving.generate(**kwargs)
                     elif self.adapter_version is None and self._loaded_adapters:
                         with self.model.disable_adapter():
@@ -265,6 +287,19 @@ class HFChatModel:
             except BaseException as exc:  # surfaced in the consumer's thread below
                 failure.append(exc)
                 streamer.end()
+
+        def lean_generate(serving, prompt, options: GenerationSettings) -> None:
+            import torch
+
+            streamer.put(prompt[None])  # skipped (skip_prompt), as generate does
+            serving.generate(
+                prompt.tolist(),
+                options,
+                eos_token_id=self.tokenizer.eos_token_id,
+                on_token=lambda token: streamer.put(torch.tensor([token])),
+                should_stop=_StopOnEvents(cancel, abandoned).is_set,
+            )
+            streamer.end()
 
         worker = threading.Thread(target=generate, name="deskloop-generate", daemon=True)
         worker.start()

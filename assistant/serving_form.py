@@ -9,11 +9,16 @@ activations, the other CPU kernel torch ships, was measured too: it garbles this
 The serving copy shares embeddings and norms with the loaded model and holds its own packed
 weights, with the active LoRA adapter merged in. The loaded model (a PeftModel once an adapter
 is loaded) stays as it is, so adapters still load and switch; the copy is rebuilt on a switch.
+For a plain Llama (the embedded SmolLM2) the copy is `assistant.lean_llama.LeanLlama`, which
+also skips transformers' per-token bookkeeping; other architectures get a module copy served
+through `generate`.
 """
 
 from __future__ import annotations
 
 import copy
+import sys
+from collections.abc import Callable
 from typing import Literal
 
 import torch
@@ -67,11 +72,28 @@ class Fp16WeightLinear(nn.Module):
         return f"in_features={self.in_features}, out_features={self.out_features}, fp16 weights"
 
 
+def lora_layer_type() -> type | None:
+    """peft's LoraLayer, if peft is imported; a model can hold LoRA layers only then.
+
+    Looked up rather than imported: importing peft (and bitsandbytes with it) costs seconds at
+    start, and a model without an adapter does not need it.
+    """
+    lora = sys.modules.get("peft.tuners.lora")
+    return getattr(lora, "LoraLayer", None)
+
+
+def peft_base(model: nn.Module) -> nn.Module:
+    """The transformers model inside a PeftModel, or `model` itself."""
+    peft = sys.modules.get("peft")
+    if peft is not None and isinstance(model, peft.PeftModel):
+        return model.get_base_model()
+    return model
+
+
 def effective_weight(module: nn.Module, adapter: str | None) -> tuple[torch.Tensor, torch.Tensor]:
     """The weight a Linear (or a PEFT LoRA-wrapped Linear) applies, the adapter merged in."""
-    from peft.tuners.lora import LoraLayer
-
-    if isinstance(module, LoraLayer):
+    lora_layer = lora_layer_type()
+    if lora_layer is not None and isinstance(module, lora_layer):
         weight = module.get_base_layer().weight.detach()
         bias = module.get_base_layer().bias
         if adapter is not None and adapter in module.lora_A:
@@ -81,9 +103,10 @@ def effective_weight(module: nn.Module, adapter: str | None) -> tuple[torch.Tens
 
 
 def _is_linear(module: nn.Module) -> bool:
-    from peft.tuners.lora import LoraLayer
-
-    return isinstance(module, LoraLayer | nn.Linear)
+    lora_layer = lora_layer_type()
+    return isinstance(module, nn.Linear) or (
+        lora_layer is not None and isinstance(module, lora_layer)
+    )
 
 
 def fp16_weight_copy(model: nn.Module, adapter: str | None = None) -> nn.Module:
@@ -92,15 +115,34 @@ def fp16_weight_copy(model: nn.Module, adapter: str | None = None) -> nn.Module:
     `adapter` names the LoRA adapter to merge in (None: the base weights). Parameters other than
     the Linear weights (embeddings, norms) are shared with `model`, not copied.
     """
-    from peft import PeftModel
-
-    base = model.get_base_model() if isinstance(model, PeftModel) else model
+    base = peft_base(model)
     shared = {id(t): t for t in [*base.parameters(), *base.buffers()]}
     skeleton = copy.deepcopy(base, memo=shared)
     with torch.no_grad():
         _replace_linears(skeleton, base, adapter)
     skeleton.eval()
     return skeleton
+
+
+class BuildSuperseded(Exception):
+    """A serving copy stopped being built: the adapter it was for is no longer wanted."""
+
+
+def build_serving_copy(
+    model: nn.Module, adapter: str | None = None, superseded: Callable[[], bool] | None = None
+):
+    """The fp16-weights serving copy: a lean Llama runner where the architecture allows it.
+
+    A plain Llama (SmolLM2, the embedded model) gets `assistant.lean_llama.LeanLlama`: fused
+    projections, a KV cache kept between answers and a lean decode loop. Anything else gets
+    `fp16_weight_copy`, served through transformers' `generate`. `superseded` is asked between
+    layers; once it says True the build stops with BuildSuperseded.
+    """
+    from assistant import lean_llama
+
+    if lean_llama.supports(model):
+        return lean_llama.LeanLlama(model, adapter, superseded)
+    return fp16_weight_copy(model, adapter)
 
 
 def _replace_linears(copied: nn.Module, original: nn.Module, adapter: str | None) -> None:

@@ -154,6 +154,15 @@ def one_chat_process(form: str, questions: list[str], adapter: Path | None) -> d
         "start_to_ready_s": round(report["ready_at"] - launched, 2),
         "start_to_serving_form_s": round(report["serving_form_ready_at"] - launched, 2),
         "peak_rss_mb": report["peak_rss_mb"],
+        "start_phases_s": {
+            phase: round(report[key] - launched, 2)
+            for phase, key in (
+                ("imports_done", "imported_at"),
+                ("model_load_from", "model_load_from"),
+                ("knowledge_base_from", "knowledge_base_from"),
+            )
+            if key in report
+        },
     }
 
 

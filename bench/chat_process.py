@@ -3,7 +3,8 @@
     python -m bench.chat_process QUESTION... [--adapter DIR]
 
 Prints one JSON document: the wall-clock times the engine was ready and its serving form was in
-place, and the process's peak resident memory (VmHWM) after answering. Not a benchmark of its
+place, when its imports were done and its model load and knowledge-base opening began, and the
+process's peak resident memory (VmHWM) after answering. Not a benchmark of its
 own (no `run`).
 """
 
@@ -26,7 +27,15 @@ def main(argv: list[str]) -> int:
     from assistant.settings import load_settings
 
     choice = fixed_adapter("bench-lora", args.adapter) if args.adapter else None
-    engine = open_engine(load_settings(), adapter_choice=choice)
+    phases: dict[str, float] = {"imported_at": time.time()}
+
+    def progress(message: str) -> None:
+        if message.startswith("Loading"):
+            phases["model_load_from"] = time.time()
+        elif message.startswith("Opening the knowledge base"):
+            phases["knowledge_base_from"] = time.time()
+
+    engine = open_engine(load_settings(), progress, adapter_choice=choice)
     engine.sync_adapter()
     ready_at = time.time()
     engine.model.wait_for_serving_form()
@@ -37,6 +46,7 @@ def main(argv: list[str]) -> int:
         "ready_at": ready_at,
         "serving_form_ready_at": serving_ready_at,
         "serving_form": engine.model.serving_form,
+        **phases,
         "peak_rss_mb": round(peak_rss_kb() / 1024, 1),
     }
     print(json.dumps(report))

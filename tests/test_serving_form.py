@@ -1,6 +1,7 @@
 """The fp16-weights serving form: a merged copy that streams, cancels, follows adapters, agrees."""
 
 import threading
+import time
 
 import pytest
 import torch
@@ -8,11 +9,14 @@ from torch import nn
 
 from assistant import hf_model
 from assistant.hf_model import HFChatModel
+from assistant.lean_llama import LeanLlama
 from assistant.model_prep import prepare_base_model, resolve_base_model
 from assistant.serving_form import (
     FP16_WEIGHTS,
     PLAIN,
+    BuildSuperseded,
     Fp16WeightLinear,
+    build_serving_copy,
     choose_form,
     fp16_weight_copy,
     fp16_weights_supported,
@@ -60,6 +64,8 @@ def logits(module, tokenizer) -> torch.Tensor:
     inputs = tokenizer.apply_chat_template(
         MESSAGES, add_generation_prompt=True, return_tensors="pt", return_dict=True
     )
+    if isinstance(module, LeanLlama):
+        return module.logits(inputs["input_ids"][0])
     with torch.no_grad():
         return module(**inputs).logits[0, -1]
 
@@ -87,13 +93,30 @@ def test_auto_picks_fp16_weights_only_for_an_fp32_model_on_the_cpu():
 
 
 def test_the_copy_replaces_every_linear_and_shares_the_rest(served):
-    copy = served.serving
-    assert copy is not None and copy is not served.model
+    copy = fp16_weight_copy(served.model)
     assert not any(isinstance(m, nn.Linear) for m in copy.modules())
     assert isinstance(copy.lm_head, Fp16WeightLinear)
     embeddings = copy.get_input_embeddings().weight
     assert embeddings is served.model.get_input_embeddings().weight
     assert_close(logits(copy, served.tokenizer), reference_logits(served))
+
+
+def test_a_llama_is_served_by_the_lean_runner_with_fused_projections(served):
+    lean = served.serving
+    assert isinstance(lean, LeanLlama)
+    assert lean.embed.data_ptr() == served.model.get_input_embeddings().weight.data_ptr()
+    config = served.model.config
+    layer = lean.layers[0]
+    head_dim = config.hidden_size // config.num_attention_heads
+    qkv_rows = (config.num_attention_heads + 2 * config.num_key_value_heads) * head_dim
+    assert layer.qkv.out_features == qkv_rows
+    assert layer.gate_up.out_features == 2 * config.intermediate_size
+    assert_close(logits(lean, served.tokenizer), reference_logits(served))
+    assert torch.allclose(
+        logits(lean, served.tokenizer),
+        logits(fp16_weight_copy(served.model), served.tokenizer),
+        atol=1e-4,
+    )
 
 
 def test_streams_and_cancels_through_the_copy(served):
@@ -133,19 +156,46 @@ def test_adapter_switches_rebuild_the_merged_copy(served, tmp_path):
 
 def test_the_loaded_model_answers_while_the_copy_builds(served, tmp_path, monkeypatch):
     gate = threading.Event()
-    build = hf_model.fp16_weight_copy
+    build = hf_model.build_serving_copy
 
-    def held_back(*args):
+    def held_back(*args, **kwargs):
         gate.wait(timeout=120)
-        return build(*args)
+        return build(*args, **kwargs)
 
-    monkeypatch.setattr(hf_model, "fp16_weight_copy", held_back)
+    monkeypatch.setattr(hf_model, "build_serving_copy", held_back)
     served.use_adapter("v0001", make_adapter(served, tmp_path / "a1", seed=1))
     assert served.serving is None
     assert "".join(served.stream(MESSAGES, greedy(5), threading.Event()))
     gate.set()
     assert served.wait_for_serving_form(timeout=120)
     assert_close(logits(served.serving, served.tokenizer), reference_logits(served))
+
+
+def test_an_adapter_chosen_at_start_stops_the_base_build(tiny_model_dir, monkeypatch, tmp_path):
+    started, stopped = threading.Event(), threading.Event()
+    build = hf_model.build_serving_copy
+
+    def base_build_that_waits(model, adapter, superseded=None):
+        if adapter is not None:
+            return build(model, adapter, superseded)
+        started.set()
+        deadline = time.monotonic() + 20
+        while not superseded() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        stopped.set()
+        raise BuildSuperseded("base copy no longer wanted")
+
+    monkeypatch.setattr(hf_model, "build_serving_copy", base_build_that_waits)
+    monkeypatch.setenv("DESKLOOP_MODEL", str(tiny_model_dir))
+    monkeypatch.setenv("DESKLOOP_SERVING", FP16_WEIGHTS)
+    settings = load_settings()
+    model = HFChatModel.load(settings, resolve_base_model(settings))
+    assert started.wait(timeout=60)
+    asked = time.monotonic()
+    model.use_adapter("v0001", make_adapter(model, tmp_path / "a1", seed=1))
+    assert stopped.is_set() and time.monotonic() - asked < 15
+    assert model.wait_for_serving_form(timeout=120)
+    assert_close(logits(model.serving, model.tokenizer), reference_logits(model))
 
 
 def test_plain_serving_builds_no_copy(tiny_model_dir, monkeypatch):
@@ -155,7 +205,7 @@ def test_plain_serving_builds_no_copy(tiny_model_dir, monkeypatch):
 
 def test_the_copy_of_a_plain_model_equals_the_copy_of_its_peft_base(served, tmp_path):
     served.use_adapter("v0001", make_adapter(served, tmp_path / "a1", seed=1))
-    peft_base_copy = fp16_weight_copy(served.model, None)
+    peft_base_copy = build_serving_copy(served.model, None)
     served.use_adapter(None)
     assert served.wait_for_serving_form(timeout=120)
     expected = logits(served.serving, served.tokenizer)
