@@ -14,6 +14,7 @@ dataset hash and training config); anything else starts a new run.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import resource
@@ -170,12 +171,21 @@ def train_adapter(
     config: TrainConfig,
     progress: Progress = ignore,
     callbacks: Sequence[Any] = (),
+    *,
+    compact_lm_head: bool = True,
+    share_prefix: bool = True,
 ) -> TrainResult:
-    """Train a LoRA adapter on ``sft_records`` (records with ``messages`` and ``sources``)."""
+    """Train a LoRA adapter on ``sft_records`` (records with ``messages`` and ``sources``).
+
+    Two speed settings, not part of the run's key (the loss is the same either way):
+    ``compact_lm_head`` projects only the answer's positions through the LM head (False:
+    TRL's own choice off CUDA, every position, prompt and padding included);
+    ``share_prefix`` computes the prompt prefix that a batch's rows share (the system
+    policy) once per batch instead of once per row.
+    """
     import torch
     from transformers import set_seed
     from transformers.trainer_utils import get_last_checkpoint
-    from trl import SFTTrainer
 
     from tuning.dataset import to_hf_dataset
 
@@ -229,7 +239,9 @@ def train_adapter(
             "resumed_from_step": resumed_step,
         }
     )
-    trainer = SFTTrainer(
+    trainer = _trainer_class()(
+        compact_lm_head=compact_lm_head,
+        share_prefix=share_prefix,
         model=model,
         args=_sft_config(run_dir / "checkpoints", config, device),
         train_dataset=to_hf_dataset(records),
@@ -245,6 +257,7 @@ def train_adapter(
     trainer.model.save_pretrained(str(adapter_dir))
     state = trainer.state
     trained_tokens = state.num_input_tokens_seen - _tokens_at(resume_from)
+    positions = trainer.positions_seen  # padded batch positions, this process only
     losses = [entry["loss"] for entry in state.log_history if "loss" in entry]
     metrics = {
         "method": config.method,
@@ -256,6 +269,10 @@ def train_adapter(
         "examples": len(records),
         "train_tokens": state.num_input_tokens_seen,
         "tokens_per_s": round(trained_tokens / wall_s, 1) if wall_s else None,
+        "padding_share": round(1 - trained_tokens / positions, 4) if positions else None,
+        "shared_prefix_share": (
+            round(trainer.prefix_positions_saved / positions, 4) if positions else None
+        ),
         "wall_s": round(wall_s, 1),
         "peak_memory_mb": _peak_memory_mb(device),
         "memory_kind": "cuda max allocated" if device == "cuda" else "process peak RSS",
@@ -272,6 +289,134 @@ def train_adapter(
     )
     log({"event": "train_end", **metrics})
     return TrainResult(run_dir.name, run_dir, adapter_dir, resumed_step, metrics)
+
+
+def _trainer_class():
+    """TRL's SFTTrainer, counting batch positions and optionally with a compact LM head."""
+    from trl import SFTTrainer
+
+    class DeskloopSFTTrainer(SFTTrainer):
+        def __init__(
+            self, *args, compact_lm_head: bool = True, share_prefix: bool = True, **kwargs
+        ):
+            super().__init__(*args, **kwargs)
+            self.compact_lm_head = compact_lm_head
+            self.share_prefix = share_prefix
+            self.positions_seen = 0  # padded positions of the training batches
+            self.prefix_positions_saved = 0  # positions the shared prefix did not recompute
+
+        def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+            if model.training:
+                self.positions_seen += int(inputs["input_ids"].numel())
+                if self.share_prefix and not return_outputs:
+                    shared = with_shared_prefix(model, inputs)
+                    if shared is not None:
+                        inputs, saved = shared
+                        self.prefix_positions_saved += saved
+            with compact_lm_head_scope(self.compact_lm_head):
+                return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
+
+    return DeskloopSFTTrainer
+
+
+@contextlib.contextmanager
+def compact_lm_head_scope(enabled: bool = True):
+    """Within it, TRL's fused LM head projects only the positions that have a label.
+
+    TRL (``trl.trainer.utils.add_fused_lm_head``) compacts the hidden states to the
+    labelled positions only where its Triton kernels run (CUDA, XPU); elsewhere it
+    projects every position, prompt and padding included, through the 49k-wide head
+    (three matmuls and a dozen element-wise passes per position) and zeroes them after.
+    The loss is the same either way; on the CPU the compact form does a third to half
+    less LM-head work. Without the hook (another TRL), this does nothing.
+    """
+    import trl.trainer.utils as trl_utils
+
+    original = getattr(trl_utils, "_use_triton", None)
+    if not enabled or original is None:
+        yield
+        return
+    trl_utils._use_triton = _compact_everywhere
+    try:
+        yield
+    finally:
+        trl_utils._use_triton = original
+
+
+MIN_SHARED_PREFIX = 8  # positions; below this a shared prefix is not worth a second call
+_BATCH_KEYS = {"input_ids", "attention_mask", "labels"}
+
+
+def shared_prefix_length(input_ids, attention_mask, labels) -> int:
+    """Leading positions that every row of the batch has in common and that carry no loss.
+
+    The rows' hidden states there are identical (same tokens at the same positions under
+    a causal mask), so they can be computed once. The position right after the prefix must
+    carry no label either: it is predicted from the prefix's last hidden state, which the
+    suffix pass does not produce.
+    """
+    import torch
+
+    same = (
+        (input_ids == input_ids[:1]).all(0) & attention_mask.bool().all(0) & (labels == -100).all(0)
+    )
+    length = int(torch.cumprod(same.int(), 0).sum())
+    unlabelled = (labels == -100).all(0)
+    while length > 0 and (length >= labels.shape[1] or not bool(unlabelled[length])):
+        length -= 1
+    return length
+
+
+def with_shared_prefix(model, inputs):
+    """``inputs`` for the suffix only, with the common prefix computed once as a KV cache.
+
+    Every training prompt starts with the same system policy (77 of a Bitext record's
+    ~240 tokens with SmolLM2's template), so with right padding a batch of 4 computes it
+    once instead of four times, gradients flowing through the cache into the LoRA
+    weights. Same loss and gradients (up to dropout masks, now shared by the rows on the
+    prefix, and float rounding). Returns ``(inputs, positions saved)``, or None where
+    there is nothing to share (one row, short prefix, padding-free or unknown inputs).
+    """
+    if set(inputs) != _BATCH_KEYS:
+        return None
+    input_ids, attention_mask, labels = (
+        inputs["input_ids"],
+        inputs["attention_mask"],
+        inputs["labels"],
+    )
+    rows = input_ids.shape[0]
+    if rows < 2 or _checkpointing(model):  # checkpointed layers return no cache
+        return None
+    length = shared_prefix_length(input_ids, attention_mask, labels)
+    if length < MIN_SHARED_PREFIX:
+        return None
+    prefix = model(
+        input_ids=input_ids[:1, :length],
+        attention_mask=attention_mask[:1, :length],
+        use_cache=True,
+        logits_to_keep=1,
+    )
+    cache = prefix.past_key_values
+    if cache is None:
+        return None
+    cache.batch_repeat_interleave(rows)
+    suffix = {
+        "input_ids": input_ids[:, length:],
+        "attention_mask": attention_mask,  # prefix + suffix, as a cached forward expects
+        "labels": labels[:, length:],
+        "past_key_values": cache,
+    }
+    return suffix, (rows - 1) * length
+
+
+def _checkpointing(model) -> bool:
+    return any(getattr(module, "gradient_checkpointing", False) for module in model.modules())
+
+
+def _compact_everywhere(device) -> bool:
+    # Only trl.trainer.utils' own name is replaced: the kernels still pick Triton or torch
+    # by their own check.
+    return True
 
 
 def _lora_model(location: str, device: str, dtype, config: TrainConfig):
