@@ -8,6 +8,7 @@ from pathlib import Path
 
 from assistant.errors import DeskloopError
 from assistant.model_prep import BaseModelRef
+from assistant.prompt import TokenizerCounter
 from assistant.serving_form import PLAIN, BuildSuperseded, build_serving_copy, choose_form
 from assistant.settings import GenerationSettings, Settings
 
@@ -94,7 +95,7 @@ class _StopOnEvents:
         return torch.full((input_ids.shape[0],), stop, dtype=torch.bool)
 
 
-class HFChatModel:
+class HFChatModel(TokenizerCounter):
     """The one implementation of the chat model seam on real weights."""
 
     def __init__(
@@ -138,23 +139,6 @@ class HFChatModel:
     @property
     def model_id(self) -> str:
         return self.base.model_id
-
-    # token counting, for the prompt budget
-
-    def count_messages(self, messages: list[dict]) -> int:
-        ids = self.tokenizer.apply_chat_template(
-            messages, add_generation_prompt=True, tokenize=True, return_dict=True
-        )["input_ids"]
-        return len(ids)
-
-    def count_text(self, text: str) -> int:
-        return len(self.tokenizer.encode(text, add_special_tokens=False))
-
-    def truncate(self, text: str, max_tokens: int) -> str:
-        ids = self.tokenizer.encode(text, add_special_tokens=False)
-        if len(ids) <= max_tokens:
-            return text
-        return self.tokenizer.decode(ids[:max_tokens]).rstrip() + " ..."
 
     # adapters
 

@@ -30,6 +30,28 @@ class TokenCounter(Protocol):
         """The text cut to at most max_tokens tokens."""
 
 
+class TokenizerCounter:
+    """A TokenCounter on a Hugging Face tokenizer (no model needed)."""
+
+    def __init__(self, tokenizer):
+        self.tokenizer = tokenizer
+
+    def count_messages(self, messages: list[dict]) -> int:
+        ids = self.tokenizer.apply_chat_template(
+            messages, add_generation_prompt=True, tokenize=True, return_dict=True
+        )["input_ids"]
+        return len(ids)
+
+    def count_text(self, text: str) -> int:
+        return len(self.tokenizer.encode(text, add_special_tokens=False))
+
+    def truncate(self, text: str, max_tokens: int) -> str:
+        ids = self.tokenizer.encode(text, add_special_tokens=False)
+        if len(ids) <= max_tokens:
+            return text
+        return self.tokenizer.decode(ids[:max_tokens]).rstrip() + " ..."
+
+
 @dataclass
 class PromptSource:
     n: int

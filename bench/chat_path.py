@@ -22,7 +22,6 @@ import argparse
 import datetime as dt
 import json
 import os
-import platform
 import subprocess
 import sys
 import tempfile
@@ -38,6 +37,7 @@ from bench.chat_path_runs import (
     prepare_home,
     read_questions,
 )
+from bench.machine import describe as describe_machine
 
 DEFAULT_HOME = Path(__file__).resolve().parent / ".cache" / "chat_path_home"
 
@@ -71,7 +71,7 @@ def run(argv: list[str]) -> dict:
     result: dict = {
         "benchmark": "chat_path",
         "date": started.isoformat(timespec="seconds"),
-        "machine": machine(),
+        "machine": describe_machine(),
         "load_average_before": [round(x, 2) for x in load_before],
         "command": "python -m bench chat_path " + " ".join(argv),
         "settings": {
@@ -164,28 +164,6 @@ def one_chat_process(form: str, questions: list[str], adapter: Path | None) -> d
             if key in report
         },
     }
-
-
-def machine() -> dict:
-    import torch
-
-    return {
-        "platform": platform.platform(),
-        "processor": cpu_model(),
-        "cpu_count": os.cpu_count(),
-        "torch": torch.__version__,
-        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
-    }
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from bench.learning import machine
+from bench.machine import describe as describe_machine
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_PASSAGES = ROOT.parent / "shared" / "data" / "multidoc2dial" / "passages.jsonl"
@@ -187,7 +187,7 @@ def run(argv: Sequence[str]) -> dict[str, Any]:
         return None
 
     reference = {name: embedder.embed(texts) for name, texts in sets.items()}  # also warms up
-    load_start = machine()["load_average"]
+    load_start = describe_machine()["load_average"]
     results: dict[str, dict[str, Any]] = {}
     for round_index in range(args.rounds):
         for threads in thread_counts if round_index % 2 == 0 else thread_counts[::-1]:
@@ -213,7 +213,7 @@ def run(argv: Sequence[str]) -> dict[str, Any]:
         "benchmark": "embedding_speed",
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "machine": {
-            **machine(),
+            **describe_machine(),
             "load_average_at_start": load_start,
             "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
         },

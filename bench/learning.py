@@ -16,7 +16,6 @@ import datetime as dt
 import hashlib
 import json
 import os
-import platform
 import random
 import shutil
 import statistics
@@ -38,6 +37,7 @@ from bench.learning_data import (
     stratified_split,
     write_jsonl,
 )
+from bench.machine import describe as describe_machine
 
 DEFAULT_MODELS = Path("/tmp/dlhome/models")  # a prepared model folder to copy, if present
 DEFAULT_CACHE = Path(__file__).resolve().parent / ".cache"
@@ -161,25 +161,6 @@ def paired(before: list[dict], after: list[dict], metric: str) -> dict[str, Any]
     }
 
 
-def machine() -> dict[str, Any]:
-    return {
-        "platform": platform.platform(),
-        "cpu": _cpu_model(),
-        "cores": os.cpu_count(),
-        "load_average": [round(x, 2) for x in os.getloadavg()],
-    }
-
-
-def _cpu_model() -> str | None:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return None
-
-
 def run(argv: Sequence[str]) -> dict[str, Any]:
     args = parse_args(argv)
     started = time.perf_counter()
@@ -198,7 +179,7 @@ def run(argv: Sequence[str]) -> dict[str, Any]:
     if args.threads is not None:
         env["DESKLOOP_THREADS"] = str(args.threads)
     desk = Deskloop(home, env)
-    load_before = machine()["load_average"]
+    load_before = describe_machine()["load_average"]
 
     imported = desk.json("feedback", "import", str(feedback_file))
     cap = ("--max-new-tokens", str(args.max_new_tokens))
@@ -222,7 +203,11 @@ def run(argv: Sequence[str]) -> dict[str, Any]:
     return {
         "benchmark": "learning",
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "machine": {**machine(), "load_average_at_start": load_before, "threads": args.threads},
+        "machine": {
+            **describe_machine(),
+            "load_average_at_start": load_before,
+            "threads": args.threads,
+        },
         "base_model": base["base_model"],
         "data": {
             "file": str(args.data),

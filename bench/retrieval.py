@@ -12,8 +12,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import os
-import platform
 import shutil
 import sys
 import tempfile
@@ -22,6 +20,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from bench.machine import describe as describe_machine
 from bench.retrieval_baseline import PlainBM25, last_user_turn, whole_dialogue
 from bench.retrieval_data import (
     DEFAULT_DATA,
@@ -174,30 +173,6 @@ def ingest_sample(corpus: Corpus, size: int) -> dict[str, Any]:
     }
 
 
-def machine() -> dict[str, Any]:
-    import torch
-
-    load = os.getloadavg() if hasattr(os, "getloadavg") else None
-    return {
-        "cpu": _cpu_model(),
-        "cores": os.cpu_count(),
-        "torch_threads": torch.get_num_threads(),
-        "load_average_1m": round(load[0], 2) if load else None,
-        "python": platform.python_version(),
-        "gpu": torch.cuda.is_available(),
-    }
-
-
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def run(argv: Sequence[str]) -> dict[str, Any]:
     args = parse_args(argv)
     data = args.data.expanduser().resolve()
@@ -215,7 +190,7 @@ def run(argv: Sequence[str]) -> dict[str, Any]:
         "benchmark": "retrieval",
         "date": dt.datetime.now().isoformat(timespec="seconds"),
         "command": "python -m bench retrieval " + " ".join(argv),
-        "machine": machine(),
+        "machine": describe_machine(),
         "settings": IndexSettings(directory=args.cache).__dict__ | {"directory": str(args.cache)},
     }
     latencies: list[float] = []

@@ -29,8 +29,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from bench.learning import DEFAULT_MODELS, machine
+from bench.learning import DEFAULT_MODELS
 from bench.learning_data import DEFAULT_BITEXT, feedback_row, read_bitext, stratified_split
+from bench.machine import describe as describe_machine
 
 MODEL_FOLDER = "SmolLM2-135M-Instruct"
 # name -> (threads, compact LM head, shared prompt prefix). "baseline" is the trainer
@@ -155,7 +156,7 @@ def run(argv: Sequence[str]) -> dict[str, Any]:
     work = Path(tempfile.mkdtemp(prefix="deskloop-bench-training-"))
     records_file = work / "records.json"
     records_file.write_text(json.dumps(chosen), encoding="utf-8")
-    load_start = machine()["load_average"]
+    load_start = describe_machine()["load_average"]
     results: dict[str, list[dict[str, Any]]] = {name: [] for name in names}
     for round_index in range(args.rounds):
         order = names if round_index % 2 == 0 else names[::-1]
@@ -177,7 +178,7 @@ def run(argv: Sequence[str]) -> dict[str, Any]:
         "benchmark": "training_speed",
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "machine": {
-            **machine(),
+            **describe_machine(),
             "load_average_at_start": load_start,
             "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
         },

@@ -16,11 +16,11 @@ from typing import Any
 from assistant.errors import DeskloopError
 from assistant.hf_model import load_causal_lm, load_tokenizer, pick_device, pick_dtype
 from assistant.model_prep import BaseModelRef
-from assistant.prompt import DECLINE_ANSWER
+from assistant.prompt import DECLINE_ANSWER, TokenizerCounter
 from assistant.settings import Settings
 from tuning.events import Progress, ignore
 from tuning.metrics import declines, mean, rouge_l, token_f1
-from tuning.prompts import TokenizerCounter, serving_messages
+from tuning.prompts import serving_messages
 
 BATCH_SIZE = 8
 # messages (ending with the user's question) -> sources as dicts {n, title, text, ...};

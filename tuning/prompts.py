@@ -5,30 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from assistant.prompt import PromptSource, build_messages
+from assistant.prompt import PromptSource, TokenizerCounter, build_messages
 from assistant.settings import Settings
-
-
-class TokenizerCounter:
-    """assistant.prompt's TokenCounter on a bare tokenizer (no model needed)."""
-
-    def __init__(self, tokenizer):
-        self.tokenizer = tokenizer
-
-    def count_messages(self, messages: list[dict]) -> int:
-        ids = self.tokenizer.apply_chat_template(
-            messages, add_generation_prompt=True, tokenize=True, return_dict=True
-        )["input_ids"]
-        return len(ids)
-
-    def count_text(self, text: str) -> int:
-        return len(self.tokenizer.encode(text, add_special_tokens=False))
-
-    def truncate(self, text: str, max_tokens: int) -> str:
-        ids = self.tokenizer.encode(text, add_special_tokens=False)
-        if len(ids) <= max_tokens:
-            return text
-        return self.tokenizer.decode(ids[:max_tokens]).rstrip() + " ..."
 
 
 def prompt_sources(sources: Sequence[Mapping[str, Any]] | None) -> list[PromptSource]:

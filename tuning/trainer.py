@@ -31,10 +31,11 @@ from transformers import PrinterCallback, TrainerCallback
 
 from assistant.hf_model import load_causal_lm, load_tokenizer, pick_device, pick_dtype
 from assistant.model_prep import BaseModelRef
+from assistant.prompt import TokenizerCounter
 from assistant.settings import Settings
 from tuning.dataset import write_json
 from tuning.events import EventLog, Progress, ignore
-from tuning.prompts import TokenizerCounter, serving_messages
+from tuning.prompts import serving_messages
 
 RUN_FILE = "run.json"
 RUNNING, TRAINED = "running", "trained"
