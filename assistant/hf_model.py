@@ -202,7 +202,10 @@ class HFChatModel(TokenizerCounter):
                 return  # switched again meanwhile: a newer build follows
             try:
                 copy = build_serving_copy(
-                    self.model, version, superseded=lambda: ticket != self._ticket
+                    self.model,
+                    version,
+                    superseded=lambda: ticket != self._ticket,
+                    form=self.serving_form,
                 )
             except BuildSuperseded:
                 return

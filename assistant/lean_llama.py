@@ -26,6 +26,7 @@ import torch
 from torch import nn
 
 from assistant import mapped_pages
+from assistant.int4_linear import fused_int4_linear
 from assistant.serving_form import (
     BuildSuperseded,
     Fp16WeightLinear,
@@ -67,14 +68,24 @@ def _source(module: nn.Module) -> torch.Tensor:
     return base.weight
 
 
+def _projection(modules: list[nn.Module], adapter: str | None, four_bit: bool) -> nn.Module:
+    """`modules` (sharing their input) as one matrix: 4-bit where asked and exact, else fp16."""
+    merged = torch.cat([_linear(module, adapter) for module in modules])
+    if four_bit:
+        linear = fused_int4_linear(modules, merged, adapter)
+        if linear is not None:
+            return linear
+    return Fp16WeightLinear(merged, None)
+
+
 @dataclass
 class _Layer:
     input_norm: torch.Tensor
-    qkv: Fp16WeightLinear
-    o: Fp16WeightLinear
+    qkv: nn.Module
+    o: nn.Module
     post_norm: torch.Tensor
-    gate_up: Fp16WeightLinear
-    down: Fp16WeightLinear
+    gate_up: nn.Module
+    down: nn.Module
 
 
 class LeanLlama:
@@ -85,6 +96,7 @@ class LeanLlama:
         model: nn.Module,
         adapter: str | None = None,
         superseded: Callable[[], bool] | None = None,
+        four_bit: bool = False,
     ):
         base = peft_base(model)
         config = base.config
@@ -113,23 +125,16 @@ class LeanLlama:
                     *(getattr(attn, p) for p in ("q_proj", "k_proj", "v_proj", "o_proj")),
                     *(getattr(mlp, p) for p in ("gate_proj", "up_proj", "down_proj")),
                 ]
-                qkv = torch.cat(
-                    [_linear(getattr(attn, p), adapter) for p in ("q_proj", "k_proj", "v_proj")]
-                )
-                gate_up = torch.cat(
-                    [_linear(mlp.gate_proj, adapter), _linear(mlp.up_proj, adapter)]
-                )
                 self.layers.append(
                     _Layer(
                         input_norm=layer.input_layernorm.weight.detach(),
-                        qkv=Fp16WeightLinear(qkv, None),
-                        o=Fp16WeightLinear(_linear(attn.o_proj, adapter), None),
+                        qkv=_projection(projections[:3], adapter, four_bit),
+                        o=_projection(projections[3:4], adapter, four_bit),
                         post_norm=layer.post_attention_layernorm.weight.detach(),
-                        gate_up=Fp16WeightLinear(gate_up, None),
-                        down=Fp16WeightLinear(_linear(mlp.down_proj, adapter), None),
+                        gate_up=_projection(projections[4:6], adapter, four_bit),
+                        down=_projection(projections[6:], adapter, four_bit),
                     )
                 )
-                del qkv, gate_up
                 mapped_pages.release((_source(p) for p in projections), mappings)
             self.lm_head = Fp16WeightLinear(_linear(base.lm_head, adapter), None)
             mapped_pages.release([_source(base.lm_head)], mappings)

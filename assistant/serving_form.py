@@ -1,10 +1,13 @@
-"""The form the model is served in: as loaded, or a copy with fp16 weights for CPU decoding.
+"""The form the model is served in: as loaded, or a copy with fp16 or 4-bit weights for a CPU.
 
 Decoding one token reads every weight once, so on a CPU it is bound by memory bandwidth. The
 "fp16-weights" form keeps every Linear layer (the tied lm_head included) as fp16 weights packed
 for fbgemm, with fp32 activations and accumulation: half the bytes per token, and under greedy
 decoding the same answers as fp32 on the embedded model. (int8 with dynamically quantised
 activations, the other CPU kernel torch ships, was measured too: it garbles this model's answers.)
+The "int4-weights" form, for CPUs with bf16 arithmetic, keeps weights that were shipped in 4 bits
+in 4 bits (`assistant.int4_linear`) and the rest as fp16 weights: the fastest, chosen only on
+request, since its bf16 arithmetic changes answers more often.
 
 The serving copy shares embeddings and norms with the loaded model and holds its own packed
 weights, with the active LoRA adapter merged in. The loaded model (a PeftModel once an adapter
@@ -24,9 +27,10 @@ from typing import Literal
 import torch
 from torch import nn
 
-ServingForm = Literal["auto", "plain", "fp16-weights"]
+ServingForm = Literal["auto", "plain", "fp16-weights", "int4-weights"]
 PLAIN = "plain"
 FP16_WEIGHTS = "fp16-weights"
+INT4_WEIGHTS = "int4-weights"
 
 
 def fp16_weights_supported() -> bool:
@@ -40,17 +44,26 @@ def fp16_weights_supported() -> bool:
 
 
 def choose_form(requested: str, device: str, dtype: torch.dtype, load_in_4bit: bool) -> str:
-    """The serving form to use; 'auto' picks fp16 weights for an fp32 model on a CPU."""
-    eligible = device == "cpu" and dtype == torch.float32 and not load_in_4bit
+    """The serving form to use: 'auto' picks fp16 weights for an fp32 model on an x86 CPU.
+
+    'int4-weights' is only used when asked for: faster, but its bf16 arithmetic changes more
+    answers under greedy decoding than fp16 weights do (BENCHMARKS.md, "Chat path").
+    """
+    from assistant.int4_linear import int4_supported
+
     if requested == PLAIN:
         return PLAIN
-    if requested == FP16_WEIGHTS and not eligible:
-        raise ValueError("serving 'fp16-weights' needs an fp32 model on the CPU (not 4-bit)")
-    if eligible and fp16_weights_supported():
-        return FP16_WEIGHTS
-    if requested == FP16_WEIGHTS:
-        raise ValueError("serving 'fp16-weights' needs torch's fbgemm kernels (an x86 CPU)")
-    return PLAIN
+    eligible = device == "cpu" and dtype == torch.float32 and not load_in_4bit
+    if requested != "auto" and not eligible:
+        raise ValueError(f"serving '{requested}' needs an fp32 model on the CPU (not 4-bit)")
+    fp16 = eligible and fp16_weights_supported()  # int4-weights serves lm_head in fp16 too
+    if requested == "auto":
+        return FP16_WEIGHTS if fp16 else PLAIN
+    if not fp16:
+        raise ValueError(f"serving '{requested}' needs torch's fbgemm kernels (an x86 CPU)")
+    if requested == INT4_WEIGHTS and not int4_supported():
+        raise ValueError(f"serving '{requested}' needs a CPU with bf16 arithmetic (AMX, AVX512)")
+    return requested
 
 
 class Fp16WeightLinear(nn.Module):
@@ -129,19 +142,23 @@ class BuildSuperseded(Exception):
 
 
 def build_serving_copy(
-    model: nn.Module, adapter: str | None = None, superseded: Callable[[], bool] | None = None
+    model: nn.Module,
+    adapter: str | None = None,
+    superseded: Callable[[], bool] | None = None,
+    form: str = FP16_WEIGHTS,
 ):
-    """The fp16-weights serving copy: a lean Llama runner where the architecture allows it.
+    """The serving copy for `form`: a lean Llama runner where the architecture allows it.
 
     A plain Llama (SmolLM2, the embedded model) gets `assistant.lean_llama.LeanLlama`: fused
-    projections, a KV cache kept between answers and a lean decode loop. Anything else gets
-    `fp16_weight_copy`, served through transformers' `generate`. `superseded` is asked between
-    layers; once it says True the build stops with BuildSuperseded.
+    projections (4-bit ones for `INT4_WEIGHTS`), a KV cache kept between answers and a lean
+    decode loop. Anything else gets `fp16_weight_copy`, served through transformers'
+    `generate`. `superseded` is asked between layers; once it says True the build stops with
+    BuildSuperseded.
     """
     from assistant import lean_llama
 
     if lean_llama.supports(model):
-        return lean_llama.LeanLlama(model, adapter, superseded)
+        return lean_llama.LeanLlama(model, adapter, superseded, four_bit=form == INT4_WEIGHTS)
     return fp16_weight_copy(model, adapter)
 
 

@@ -109,10 +109,11 @@ class Settings(BaseSettings):
     dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
     load_in_4bit: bool = Field(False, description="Serve the base model in 4-bit NF4.")
     threads: int | None = Field(None, ge=1, description="CPU threads for torch; empty = all.")
-    serving: Literal["auto", "plain", "fp16-weights"] = Field(
+    serving: Literal["auto", "plain", "fp16-weights", "int4-weights"] = Field(
         "auto",
-        description="Form the model is served in: 'fp16-weights' halves the bytes read per "
-        "token on a CPU (fp32 model only); 'plain' serves it as loaded; 'auto' picks.",
+        description="Form the model is served in on a CPU (fp32 model only): 'fp16-weights' "
+        "halves the bytes read per token; 'int4-weights' (CPUs with bf16 arithmetic) keeps "
+        "weights shipped in 4 bits in 4 bits; 'plain' serves the model as loaded; 'auto' picks.",
     )
     generation: GenerationSettings = GenerationSettings()
     prompt: PromptSettings = PromptSettings()

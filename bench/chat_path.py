@@ -1,13 +1,13 @@
 """Chat-path benchmark: grounded answers from the embedded model, baseline against deskloop.
 
     python -m bench chat_path [--questions N] [--max-new-tokens N] [--threads N] [--home DIR]
-                              [--no-adapter] [--no-startup]
+                              [--forms auto,fp16-weights,...] [--no-adapter] [--no-startup]
 
 On the embedded SmolLM2, with the default retrieval settings over the shipped corpora, answers
 the first N answerable questions of corpora/eval/questions.jsonl under greedy decoding, with:
 
 - baseline: plain fp32 `model.generate` (deskloop's serving form "plain");
-- deskloop: the serving form 'auto' picks on this machine;
+- deskloop: the serving form 'auto' picks on this machine (or each form named by --forms);
 - llama.cpp on the same GGUF, when llama-cpp-python happens to be installed;
 
 in the same process, interleaved question by question, then again with a small random LoRA
@@ -52,6 +52,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--max-new-tokens", type=int, default=128)
     parser.add_argument("--threads", type=int, default=None, help="torch threads; default all")
     parser.add_argument("--home", type=Path, default=None, help="data dir (model, index)")
+    parser.add_argument(
+        "--forms", default="auto", help="serving forms set beside the baseline, comma-separated"
+    )
     parser.add_argument("--no-adapter", action="store_true")
     parser.add_argument("--no-startup", action="store_true")
     return parser.parse_args(argv)
@@ -59,6 +62,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
 
 def run(argv: list[str]) -> dict:
     args = parse(argv)
+    forms = [form.strip() for form in args.forms.split(",") if form.strip()]
     home = args.home or Path(os.environ.get("DESKLOOP_HOME") or DEFAULT_HOME)
     if args.threads:
         os.environ["DESKLOOP_THREADS"] = str(args.threads)
@@ -90,13 +94,16 @@ def run(argv: list[str]) -> dict:
             adapter = AdapterSpec("bench-lora", make_random_adapter(settings, Path(scratch)))
         variants = [
             Variant.open("baseline", settings, "plain", Path(scratch)),
-            Variant.open("deskloop", settings, "auto", Path(scratch)),
+            *(
+                Variant.open("deskloop" if form == "auto" else form, settings, form, Path(scratch))
+                for form in forms
+            ),
         ]
         llama = Variant.open_llama_cpp(settings)
         result["llama_cpp"] = llama if isinstance(llama, str) else "measured below"
         if not isinstance(llama, str):
             variants.append(llama)
-        result["serving_form"] = variants[1].serving_form
+        result["serving_forms"] = {v.name: v.serving_form for v in variants}
         log(f"{len(questions)} questions, variants: {[v.name for v in variants]}")
         runs = {"base_model": compare(variants, questions, log)}
         if adapter is not None:
@@ -114,12 +121,12 @@ def run(argv: list[str]) -> dict:
             }
         del variants
     if not args.no_startup:
-        result["chat_process"] = chat_processes(questions[:2], adapter_needed=not args.no_adapter)
+        result["chat_process"] = chat_processes(questions[:2], forms, not args.no_adapter)
     result["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
     return result
 
 
-def chat_processes(questions: list[str], adapter_needed: bool) -> dict:
+def chat_processes(questions: list[str], forms: list[str], adapter_needed: bool) -> dict:
     """Start to ready (second start) and peak RSS of a chat process, per serving form."""
     figures: dict = {}
     with tempfile.TemporaryDirectory(prefix="deskloop-chat-proc-") as scratch:
@@ -129,7 +136,7 @@ def chat_processes(questions: list[str], adapter_needed: bool) -> dict:
 
             adapter_dir = make_random_adapter(load_settings(), Path(scratch))
         for attempt in range(2):  # the second start is the one reported
-            for form in ("plain", "auto"):
+            for form in ("plain", *forms):
                 for with_adapter in (False, True) if adapter_dir else (False,):
                     key = f"{form}{'+adapter' if with_adapter else ''}"
                     log(f"chat process {key}, start {attempt + 1}")

@@ -7,12 +7,13 @@ import pytest
 import torch
 from torch import nn
 
-from assistant import hf_model
+from assistant import hf_model, int4_linear
 from assistant.hf_model import HFChatModel
 from assistant.lean_llama import LeanLlama
 from assistant.model_prep import prepare_base_model, resolve_base_model
 from assistant.serving_form import (
     FP16_WEIGHTS,
+    INT4_WEIGHTS,
     PLAIN,
     BuildSuperseded,
     Fp16WeightLinear,
@@ -82,14 +83,22 @@ def assert_close(actual: torch.Tensor, expected: torch.Tensor) -> None:
     assert torch.allclose(actual, expected, atol=5e-3 * expected.abs().max().item())
 
 
-def test_auto_picks_fp16_weights_only_for_an_fp32_model_on_the_cpu():
+@pytest.mark.parametrize("bf16_cpu", [True, False])
+def test_auto_picks_fp16_weights_only_for_an_fp32_model_on_the_cpu(bf16_cpu, monkeypatch):
+    monkeypatch.setattr(int4_linear, "int4_supported", lambda: bf16_cpu)
     assert choose_form("auto", "cpu", torch.float32, False) == FP16_WEIGHTS
+    assert choose_form(FP16_WEIGHTS, "cpu", torch.float32, False) == FP16_WEIGHTS
     assert choose_form("auto", "cpu", torch.bfloat16, False) == PLAIN
     assert choose_form("auto", "cuda", torch.float32, False) == PLAIN
     assert choose_form("auto", "cpu", torch.float32, True) == PLAIN
     assert choose_form("plain", "cpu", torch.float32, False) == PLAIN
     with pytest.raises(ValueError, match="fp32 model on the CPU"):
         choose_form(FP16_WEIGHTS, "cuda", torch.bfloat16, False)
+    if bf16_cpu:
+        assert choose_form(INT4_WEIGHTS, "cpu", torch.float32, False) == INT4_WEIGHTS
+    else:
+        with pytest.raises(ValueError, match="bf16 arithmetic"):
+            choose_form(INT4_WEIGHTS, "cpu", torch.float32, False)
 
 
 def test_the_copy_replaces_every_linear_and_shares_the_rest(served):
@@ -175,9 +184,9 @@ def test_an_adapter_chosen_at_start_stops_the_base_build(tiny_model_dir, monkeyp
     started, stopped = threading.Event(), threading.Event()
     build = hf_model.build_serving_copy
 
-    def base_build_that_waits(model, adapter, superseded=None):
+    def base_build_that_waits(model, adapter, superseded=None, form=FP16_WEIGHTS):
         if adapter is not None:
-            return build(model, adapter, superseded)
+            return build(model, adapter, superseded, form)
         started.set()
         deadline = time.monotonic() + 20
         while not superseded() and time.monotonic() < deadline:
