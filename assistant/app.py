@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -18,6 +19,9 @@ def quiet_libraries() -> None:
     """Keep third-party progress bars and warnings off the user's terminal."""
     os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    # bitsandbytes (imported with transformers' trainer, even by sentence-transformers) warns
+    # on AVX512-BF16 CPUs that an optional kernel cannot be downloaded: nothing to act on here.
+    logging.getLogger("bitsandbytes").setLevel(logging.ERROR)
     from transformers.utils import logging as hf_logging
 
     hf_logging.set_verbosity_error()

@@ -109,8 +109,10 @@ def search(
     if as_json:
         print_json([hit.to_dict() for hit in hits])
         return
+    from retrieval.chunking import heading
+
     for rank, hit in enumerate(hits, start=1):
-        where = f"{hit.title} > {hit.section}" if hit.section else hit.title
+        where = heading(hit.title, hit.section or "")
         out.print(f"[bold]{rank}. {where}[/]  [dim]{hit.source} · score {hit.score:.4f}[/]")
         out.print("   " + " ".join(hit.text.split())[:200], markup=False)
 

@@ -26,12 +26,17 @@ class Chunk:
         )
 
 
-def embedding_text(title: str, section: str, text: str) -> str:
-    """The text that is embedded and BM25-indexed: the chunk under its title and heading."""
+def heading(title: str, section: str) -> str:
+    """The title, then the section's headings under it (the title once where both name it)."""
     trail = section
     if title and trail.startswith(title):
         trail = trail[len(title) :].removeprefix(HEADING_SEPARATOR)
-    header = HEADING_SEPARATOR.join(part for part in (title, trail) if part)
+    return HEADING_SEPARATOR.join(part for part in (title, trail) if part)
+
+
+def embedding_text(title: str, section: str, text: str) -> str:
+    """The text that is embedded and BM25-indexed: the chunk under its title and heading."""
+    header = heading(title, section)
     return f"{header}\n{text}" if header else text
 
 

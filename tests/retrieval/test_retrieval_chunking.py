@@ -1,6 +1,6 @@
 from pathlib import Path
 
-from retrieval.chunking import Chunker, embedding_text
+from retrieval.chunking import Chunker, embedding_text, heading
 from retrieval.embeddings import Embedder
 from retrieval.loaders import LoadedDocument, Section, load_file
 
@@ -57,3 +57,12 @@ def test_embedding_text_carries_title_and_section_once() -> None:
     text = embedding_text("Refund policy", "Refund policy > Processing time", "Takes 5 days.")
     assert text == "Refund policy > Processing time\nTakes 5 days."
     assert embedding_text("", "", "plain") == "plain"
+
+
+def test_a_heading_names_the_title_once() -> None:
+    assert heading("Ignoring Files", "Ignoring Files > Description") == (
+        "Ignoring Files > Description"
+    )
+    assert heading("Billing", "Refunds > Timing") == "Billing > Refunds > Timing"
+    assert heading("Billing", "") == "Billing"
+    assert heading("", "Refunds") == "Refunds"
