@@ -28,11 +28,9 @@ logger = logging.getLogger(__name__)
 
 def int4_supported() -> bool:
     """Whether this CPU multiplies bf16 natively and torch has its int4 weight kernel."""
-    try:
-        native_bf16 = torch.cpu._is_amx_tile_supported() or torch.cpu._is_avx512_bf16_supported()
-    except AttributeError:
-        return False
-    return native_bf16 and hasattr(torch, "_convert_weight_to_int4pack_for_cpu")
+    from retrieval.embeddings import cpu_has_native_bf16
+
+    return cpu_has_native_bf16() and hasattr(torch, "_convert_weight_to_int4pack_for_cpu")
 
 
 def group_codes(weight: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None:

@@ -1,6 +1,6 @@
 """Ingest embedding throughput (chunks/s) of the packaged MiniLM, PyTorch against alternatives
 
-    python -m bench embedding_speed [--passages 256] [--rounds 2] [--threads 1,2]
+    python -m bench embedding_speed [--passages 256] [--rounds 2] [--threads 1,2] [--paths ...]
 
 Chunks are made as ingest makes them (the loaders, then ``Chunker`` in the embedding
 model's tokens with the default chunk settings; the embedded text is the chunk under its
@@ -8,14 +8,20 @@ title and heading): the shipped ``corpora/`` (manuals and tickets) and the first
 ``--passages`` multidoc2dial passages. Each path embeds every chunk set once per round,
 paths interleaved and their order alternating by round:
 
-- ``torch``: ``retrieval.embeddings.Embedder.embed`` (sentence-transformers, fp32,
-  length-sorted batches of 32): what ingest does;
-- ``torch-b16`` / ``torch-b64``: the same with batches of 16 / 64;
+- ``torch``: ``retrieval.embeddings.Embedder.embed`` with ``precision="float32"``
+  (sentence-transformers, length-sorted batches of 32): what ingest does on a CPU without
+  native bf16;
+- ``torch-bf16``: the same with ``precision="bfloat16"`` (the model under bf16
+  ``torch.autocast``): what ingest does by default on a CPU with AMX or AVX512_BF16
+  (``bf16_native`` in the output);
+- ``torch-b16`` / ``torch-b64`` (``torch-bf16-b16``...): the same with batches of 16 / 64;
 - ``onnx-fp32``: the same model exported here with ``torch.onnx.export`` and run on
   onnxruntime (mean pooling and normalisation in numpy, the same length-sorted batches);
   only where the ``onnx`` package is installed.
 
-Every path's vectors are compared with the ``torch`` path's (min cosine). Prints one JSON
+Every path's vectors are compared with the ``torch`` (fp32) path's (min cosine). Besides
+chunks per wall-clock second, each run gives chunks per CPU-second of this process (all its
+threads), which other jobs on a shared machine move less. Prints one JSON
 document; progress goes to stderr.
 """
 
@@ -50,7 +56,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     p.add_argument("--passages", type=int, default=256, help="multidoc2dial passages to chunk")
     p.add_argument("--rounds", type=int, default=2, help="runs of each path, interleaved")
     p.add_argument("--threads", default="1,2", help="torch / onnxruntime thread counts")
-    p.add_argument("--paths", default="torch,torch-b16,torch-b64,onnx-fp32")
+    p.add_argument("--paths", default="torch,torch-bf16,torch-b16,torch-b64,onnx-fp32")
     return p.parse_args(argv)
 
 
@@ -143,15 +149,28 @@ class OnnxEmbedder:
         return out
 
 
+def torch_path(name: str) -> tuple[bool, int] | None:
+    """``torch[-bf16][-bN]``: (bf16 autocast, batch size); None for another path."""
+    parts = name.split("-")
+    if parts[0] != "torch":
+        return None
+    bf16 = "bf16" in parts[1:]
+    sizes = [int(p[1:]) for p in parts[1:] if p != "bf16" and p[1:].isdigit()]
+    if len(parts) - 1 != int(bf16) + len(sizes) or len(sizes) > 1:
+        raise SystemExit(f"error: unknown path '{name}'")
+    return bf16, sizes[0] if sizes else 32
+
+
 def run(argv: Sequence[str]) -> dict[str, Any]:
     args = parse_args(argv)
     import torch
 
     from retrieval.chunking import Chunker
-    from retrieval.embeddings import Embedder
+    from retrieval.embeddings import Embedder, cpu_has_native_bf16
     from retrieval.settings import IndexSettings
 
-    embedder = Embedder()
+    embedder = Embedder(precision="float32")
+    bf16_embedder = Embedder(precision="bfloat16")  # a second copy of the 90 MB model
     settings = IndexSettings(Path(tempfile.gettempdir()))  # only the chunk defaults are read
     chunker = Chunker(embedder.tokenizer, settings.chunk_tokens, settings.chunk_overlap)
     sets = {
@@ -177,9 +196,10 @@ def run(argv: Sequence[str]) -> dict[str, Any]:
     onnx_sessions: dict[int, OnnxEmbedder] = {}
 
     def path_fn(name: str, threads: int) -> Callable[[list[str]], np.ndarray] | None:
-        if name.startswith("torch"):
-            size = int(name.split("-b")[1]) if "-b" in name else 32
-            return lambda texts: embedder.embed(texts, batch_size=size)
+        if (spec := torch_path(name)) is not None:
+            bf16, size = spec
+            chosen = bf16_embedder if bf16 else embedder
+            return lambda texts: chosen.embed(texts, batch_size=size)
         if name == "onnx-fp32" and has_onnx:
             if threads not in onnx_sessions:
                 onnx_sessions[threads] = OnnxEmbedder(embedder, work, threads)
@@ -187,6 +207,9 @@ def run(argv: Sequence[str]) -> dict[str, Any]:
         return None
 
     reference = {name: embedder.embed(texts) for name, texts in sets.items()}  # also warms up
+    if any((torch_path(name) or (False,))[0] for name in wanted):
+        for texts in sets.values():
+            bf16_embedder.embed(texts)  # warm-up (oneDNN builds its bf16 kernels)
     load_start = describe_machine()["load_average"]
     results: dict[str, dict[str, Any]] = {}
     for round_index in range(args.rounds):
@@ -197,13 +220,19 @@ def run(argv: Sequence[str]) -> dict[str, Any]:
                 if fn is None:
                     continue
                 key = f"{name}/{threads}t"
-                entry = results.setdefault(key, {"chunks_per_s": {}, "min_cosine": {}})
+                entry = results.setdefault(
+                    key, {"chunks_per_s": {}, "chunks_per_cpu_s": {}, "min_cosine": {}}
+                )
                 for set_name, texts in sets.items():
-                    started = time.perf_counter()
+                    started, cpu_started = time.perf_counter(), time.process_time()
                     vectors = fn(texts)
                     elapsed = time.perf_counter() - started
+                    cpu = time.process_time() - cpu_started
                     entry["chunks_per_s"].setdefault(set_name, []).append(
                         round(len(texts) / elapsed, 1)
+                    )
+                    entry["chunks_per_cpu_s"].setdefault(set_name, []).append(
+                        round(len(texts) / cpu, 1)
                     )
                     cosine = float(np.min(np.sum(vectors * reference[set_name], axis=1)))
                     previous = entry["min_cosine"].get(set_name, 1.0)
@@ -218,6 +247,7 @@ def run(argv: Sequence[str]) -> dict[str, Any]:
             "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
         },
         "model": embedder.label,
+        "bf16_native": cpu_has_native_bf16(),  # Embedder's default ("auto") is bf16 if so
         "chunk_sets": {
             name: {
                 "chunks": len(texts),

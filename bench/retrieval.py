@@ -1,6 +1,7 @@
 """Retrieval benchmark on the public data in ../shared/data (see its README).
 
     python -m bench retrieval [--data DIR] [--cache DIR] [--fresh] [--limit N]
+        [--embedding-precision auto|float32|bfloat16]
 
 Builds one index per corpus through the public KnowledgeBase API into the cache folder
 (reused while the data and the chunking settings are unchanged; --fresh rebuilds), then
@@ -36,7 +37,7 @@ from bench.retrieval_data import (
 )
 from bench.retrieval_metrics import percentile_ms, summarise
 from retrieval import IndexSettings, KnowledgeBase, build_query
-from retrieval.embeddings import shared_embedder
+from retrieval.embeddings import PRECISIONS, Precision, shared_embedder
 
 DEFAULT_CACHE = Path(__file__).resolve().parent / ".cache"
 DEPTH = 20  # ranks scored: recall@20 is the deepest cutoff
@@ -64,15 +65,24 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument(
         "--sample", type=int, default=300, help="records in the fresh-ingest throughput run"
     )
+    parser.add_argument(
+        "--embedding-precision",
+        choices=PRECISIONS,
+        default="auto",
+        help="Embedder precision (auto: bf16 autocast on a CPU with AMX/AVX512_BF16); the cached "
+        "indexes do not record it, so give each precision its own --cache",
+    )
     return parser.parse_args(list(argv))
 
 
-def open_index(corpus: Corpus, cache: Path, fresh: bool) -> tuple[KnowledgeBase, dict]:
+def open_index(
+    corpus: Corpus, cache: Path, fresh: bool, precision: Precision = "auto"
+) -> tuple[KnowledgeBase, dict]:
     """The corpus's cached index, brought up to date by an (incremental) ingest."""
     directory = cache / corpus.name
     if fresh:
         shutil.rmtree(directory, ignore_errors=True)
-    kb = KnowledgeBase(IndexSettings(directory=directory), shared_embedder(None, "cpu"))
+    kb = KnowledgeBase(IndexSettings(directory=directory), shared_embedder(None, "cpu", precision))
     for source in kb.sources():  # an index left from another --data folder
         if Path(source.source) != corpus.path.resolve():
             kb.remove(source.source)
@@ -148,14 +158,15 @@ def baselines(
     }
 
 
-def ingest_sample(corpus: Corpus, size: int) -> dict[str, Any]:
+def ingest_sample(corpus: Corpus, size: int, precision: Precision = "auto") -> dict[str, Any]:
     """A fresh ingest of the corpus's first ``size`` records into a throwaway index."""
     with tempfile.TemporaryDirectory() as folder:
         sample = Path(folder) / "sample.jsonl"
         rows = list(corpus.records.values())[:size]
         sample.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
         kb = KnowledgeBase(
-            IndexSettings(directory=Path(folder) / "index"), shared_embedder(None, "cpu")
+            IndexSettings(directory=Path(folder) / "index"),
+            shared_embedder(None, "cpu", precision),
         )
         started = time.perf_counter()
         report = kb.ingest(
@@ -192,12 +203,15 @@ def run(argv: Sequence[str]) -> dict[str, Any]:
         "command": "python -m bench retrieval " + " ".join(argv),
         "machine": describe_machine(),
         "settings": IndexSettings(directory=args.cache).__dict__ | {"directory": str(args.cache)},
+        "embedding_bf16_autocast": shared_embedder(
+            None, "cpu", args.embedding_precision
+        ).uses_bf16_autocast,
     }
     latencies: list[float] = []
     ingest: dict[str, Any] = {}
 
     mdd = multidoc2dial_corpus(data)
-    kb, ingest[mdd.name] = open_index(mdd, args.cache, args.fresh)
+    kb, ingest[mdd.name] = open_index(mdd, args.cache, args.fresh, args.embedding_precision)
     plain = PlainBM25(mdd)
     doc_title = {pid: str(row["doc_title"]) for pid, row in mdd.records.items()}
     for key, cases, label, mrr in (
@@ -214,7 +228,7 @@ def run(argv: Sequence[str]) -> dict[str, Any]:
         }
 
     dstc = dstc11_corpus(data)
-    kb, ingest[dstc.name] = open_index(dstc, args.cache, args.fresh)
+    kb, ingest[dstc.name] = open_index(dstc, args.cache, args.fresh, args.embedding_precision)
     plain = PlainBM25(dstc)
     entity = {kid: entity_key(row) for kid, row in dstc.records.items()}
     pairs = snippet_cases(data)[limit]
@@ -234,7 +248,7 @@ def run(argv: Sequence[str]) -> dict[str, Any]:
         }
 
     log(f"[ingest] fresh ingest of {args.sample} multidoc2dial passages")
-    ingest["sample_multidoc2dial"] = ingest_sample(mdd, args.sample)
+    ingest["sample_multidoc2dial"] = ingest_sample(mdd, args.sample, args.embedding_precision)
     result["ingest"] = ingest
     result["query_latency_ms"] = {
         "queries": len(latencies),
