@@ -7,10 +7,12 @@ Bitext rows become the round's SFT records exactly as ``bench learning`` feeds t
 scrub, dedup, the round's split, serving's prompt layout); the first ``--examples`` of
 them are trained for one epoch (batch 4 x accumulation 2, QLoRA, the default training
 settings) by ``tuning.trainer.train_adapter``, once per variant, each in a fresh process
-(so peak RSS and thread counts are the variant's own), variants interleaved round by
-round. Every variant sees the same examples. Also prints the padding share a whole
-epoch over all the records would have under each sampler (from token counts, no
-training). Prints one JSON document; progress goes to stderr.
+(so peak RSS, thread counts and dtypes are the variant's own), variants interleaved round
+by round. Every variant sees the same examples; the default variants compare the fp32
+round with the default dtype's (bf16 where the CPU has native bf16) at 1 and 2 threads.
+Also prints the padding share a whole epoch over all the records would have under each
+sampler (from token counts, no training). Prints one JSON document; progress goes to
+stderr.
 """
 
 from __future__ import annotations
@@ -34,16 +36,26 @@ from bench.learning_data import DEFAULT_BITEXT, feedback_row, read_bitext, strat
 from bench.machine import describe as describe_machine
 
 MODEL_FOLDER = "SmolLM2-135M-Instruct"
-# name -> (threads, compact LM head, shared prompt prefix). "baseline" is the trainer
-# before issue 6's work; "fast" is the trainer now.
-VARIANTS: dict[str, tuple[int | None, bool, bool]] = {
-    "baseline-1t": (1, False, False),
-    "compact-1t": (1, True, False),
-    "fast-1t": (1, True, True),
-    "baseline-2t": (2, False, False),
-    "fast-2t": (2, True, True),
+FP32 = {"DESKLOOP_DTYPE": "float32"}
+# glibc keeps freed memory instead of unmapping it (every large tensor otherwise comes back
+# as fresh zeroed pages): a probe of the allocator's share, not something deskloop sets.
+KEEP_FREED = {"GLIBC_TUNABLES": "glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=4294967295"}
+# name -> (threads, compact LM head, shared prompt prefix, environment). "baseline" is the
+# trainer before issue 6's work, "fast" the trainer after it, both in fp32 (``dtype =
+# "float32"``); "bf16" is the trainer now with its default ``dtype = "auto"``: bf16 compute
+# where the CPU multiplies bf16 natively, fp32 elsewhere (each run reports its
+# ``compute_dtype``).
+VARIANTS: dict[str, tuple[int | None, bool, bool, dict[str, str]]] = {
+    "baseline-1t": (1, False, False, FP32),
+    "compact-1t": (1, True, False, FP32),
+    "fast-1t": (1, True, True, FP32),
+    "bf16-1t": (1, True, True, {}),
+    "bf16-keepfreed-1t": (1, True, True, KEEP_FREED),
+    "baseline-2t": (2, False, False, FP32),
+    "fast-2t": (2, True, True, FP32),
+    "bf16-2t": (2, True, True, {}),
 }
-DEFAULT_VARIANTS = ("baseline-1t", "fast-1t", "baseline-2t", "fast-2t")
+DEFAULT_VARIANTS = ("fast-1t", "bf16-1t", "fast-2t", "bf16-2t")
 
 
 def log(message: str) -> None:
@@ -161,7 +173,7 @@ def run(argv: Sequence[str]) -> dict[str, Any]:
     for round_index in range(args.rounds):
         order = names if round_index % 2 == 0 else names[::-1]
         for name in order:
-            threads, compact, share = VARIANTS[name]
+            threads, compact, share, variant_env = VARIANTS[name]
             spec = {
                 "home": str(work / f"{name}-{round_index}"),
                 "model": str(model_dir),
@@ -170,6 +182,7 @@ def run(argv: Sequence[str]) -> dict[str, Any]:
                 "threads": threads,
                 "compact_lm_head": compact,
                 "share_prefix": share,
+                "env": variant_env,
             }
             log(f"round {round_index + 1}/{args.rounds}: {name}")
             results[name].append(run_worker(spec, work / f"{name}-{round_index}.json"))
@@ -197,7 +210,11 @@ def run(argv: Sequence[str]) -> dict[str, Any]:
         },
         "variants": {
             name: dict(
-                zip(("threads", "compact_lm_head", "share_prefix"), VARIANTS[name], strict=True)
+                zip(
+                    ("threads", "compact_lm_head", "share_prefix", "env"),
+                    VARIANTS[name],
+                    strict=True,
+                )
             )
             for name in names
         },
@@ -210,8 +227,10 @@ def run_worker(spec: dict[str, Any], spec_file: Path) -> dict[str, Any]:
     spec_file.write_text(json.dumps(spec), encoding="utf-8")
     env = {**os.environ, "DESKLOOP_HOME": spec["home"]}
     env.pop("DESKLOOP_THREADS", None)
+    env.pop("DESKLOOP_DTYPE", None)
     if spec["threads"]:
         env["DESKLOOP_THREADS"] = str(spec["threads"])
+    env.update(spec.get("env", {}))
     argv = [sys.executable, "-m", "bench", "training_speed", "--worker", str(spec_file)]
     proc = subprocess.run(argv, stdout=subprocess.PIPE, env=env, text=True, check=False)
     if proc.returncode != 0:
@@ -220,7 +239,8 @@ def run_worker(spec: dict[str, Any], spec_file: Path) -> dict[str, Any]:
 
 
 def worker(spec: dict[str, Any]) -> dict[str, Any]:
-    """One training run in this process (``DESKLOOP_HOME`` / ``DESKLOOP_THREADS`` set)."""
+    """One training run in this process (``DESKLOOP_HOME``, ``DESKLOOP_THREADS`` and the
+    variant's environment set)."""
     from transformers import TrainerCallback
 
     from assistant.model_prep import BaseModelRef
@@ -250,6 +270,7 @@ def worker(spec: dict[str, Any]) -> dict[str, Any]:
     m = result.metrics
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return {
+        "compute_dtype": m["compute_dtype"],
         "tokens_per_s": m["tokens_per_s"],
         "tokens_per_cpu_s": round(m["train_tokens"] / cpu.cpu_s, 1) if cpu.cpu_s else None,
         "train_tokens": m["train_tokens"],
@@ -259,6 +280,8 @@ def worker(spec: dict[str, Any]) -> dict[str, Any]:
         "wall_s": m["wall_s"],
         "cpu_s": round(cpu.cpu_s, 1),
         "train_loss": m["train_loss"],
+        "first_loss": m["first_loss"],
+        "last_loss": m["last_loss"],
         "peak_rss_mb": round(peak, 1),
         "threads": spec["threads"],
         "load_average": [round(load_before, 2), round(os.getloadavg()[0], 2)],
@@ -266,16 +289,17 @@ def worker(spec: dict[str, Any]) -> dict[str, Any]:
 
 
 def summarise(runs: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    def mean(key: str) -> float | None:
+    def mean(key: str, digits: int = 2) -> float | None:
         values = [r[key] for r in runs if r.get(key) is not None]
-        return round(sum(values) / len(values), 2) if values else None
+        return round(sum(values) / len(values), digits) if values else None
 
     return {
+        "compute_dtype": sorted({r["compute_dtype"] for r in runs if r.get("compute_dtype")}),
         "tokens_per_s": mean("tokens_per_s"),
         "tokens_per_cpu_s": mean("tokens_per_cpu_s"),
         "padding_share": mean("padding_share"),
         "peak_rss_mb": max((r["peak_rss_mb"] for r in runs), default=None),
-        "train_loss": mean("train_loss"),
+        "train_loss": mean("train_loss", 4),
         "runs": len(runs),
     }
 

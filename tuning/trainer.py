@@ -1,10 +1,13 @@
 """One (Q)LoRA training run: SFT on the assistant's tokens, checkpointed, resumable, observable.
 
-QLoRA loads the base in 4-bit NF4 with double quantisation through bitsandbytes (fp32
-compute on the CPU, bf16 on CUDA); LoRA (``method="lora"``) loads it unquantised. Either
-way LoRA sits on every linear layer and TRL's SFTTrainer computes the loss on the
-completion (the answer) only, from prompt/completion records built with serving's
-``build_messages``.
+QLoRA loads the base in 4-bit NF4 with double quantisation through bitsandbytes; LoRA
+(``method="lora"``) loads it unquantised. The matmuls run in bf16 on CUDA and on CPUs with
+native bf16 arithmetic (AMX or AVX-512 BF16: the Trainer's CPU autocast over an fp32 model,
+the 4-bit layers dequantising to bf16, LoRA weights and optimizer state in fp32), in fp32
+on other CPUs (where TRL keeps a QLoRA adapter in bf16, as it always did);
+``compute_dtype`` in the run's events and metrics says which. Either way LoRA sits on every
+linear layer and TRL's SFTTrainer computes the loss on the completion (the answer) only,
+from prompt/completion records built with serving's ``build_messages``.
 
 A run lives in ``runs/<run_id>/``: ``run.json`` (its key, config and status),
 ``events.jsonl``, ``checkpoints/`` and, once finished, ``adapter/``. A run that was killed
@@ -33,6 +36,7 @@ from assistant.hf_model import load_causal_lm, load_tokenizer, pick_device, pick
 from assistant.model_prep import BaseModelRef
 from assistant.prompt import TokenizerCounter
 from assistant.settings import Settings
+from retrieval.embeddings import cpu_has_native_bf16
 from tuning.dataset import write_json
 from tuning.events import EventLog, Progress, ignore
 from tuning.prompts import serving_messages
@@ -225,7 +229,9 @@ def train_adapter(
     set_seed(config.seed)
     tokenizer = load_tokenizer(base.location)
     records = training_records(sft_records, tokenizer, settings, config.max_length)
-    model = _lora_model(base.location, device, pick_dtype(settings.dtype, device), config)
+    dtype = pick_dtype(settings.dtype, device)
+    compute_dtype = training_compute_dtype(settings.dtype, device)
+    model = _lora_model(base.location, device, dtype, config, compute_dtype=compute_dtype)
     if device == "cuda":
         torch.cuda.reset_peak_memory_stats()
 
@@ -237,14 +243,17 @@ def train_adapter(
             "examples": len(records),
             "method": config.method,
             "device": device,
+            "compute_dtype": _dtype_name(compute_dtype),
             "resumed_from_step": resumed_step,
         }
     )
+    cpu_bf16 = device == "cpu" and dtype != compute_dtype  # the Trainer's CPU autocast
     trainer = _trainer_class()(
         compact_lm_head=compact_lm_head,
         share_prefix=share_prefix,
+        fp32_adapter=cpu_bf16,
         model=model,
-        args=_sft_config(run_dir / "checkpoints", config, device),
+        args=_sft_config(run_dir / "checkpoints", config, device, cpu_bf16=cpu_bf16),
         train_dataset=to_hf_dataset(records),
         processing_class=tokenizer,
         callbacks=[ProgressCallback(log), *callbacks],
@@ -263,6 +272,7 @@ def train_adapter(
     metrics = {
         "method": config.method,
         "device": device,
+        "compute_dtype": _dtype_name(compute_dtype),
         "global_step": state.global_step,
         "train_loss": round(output.training_loss, 4),
         "first_loss": losses[0] if losses else None,
@@ -293,14 +303,30 @@ def train_adapter(
 
 
 def _trainer_class():
-    """TRL's SFTTrainer, counting batch positions and optionally with a compact LM head."""
+    """TRL's SFTTrainer, counting batch positions and optionally with a compact LM head.
+
+    ``fp32_adapter``: keep the trainable (LoRA) weights in fp32. TRL casts a quantised
+    model's adapter to bf16 whatever the precision settings; under autocast the matmuls
+    run in bf16 anyway, and fp32 master weights keep Adam's small updates (lr 2e-4 is
+    about one bf16 step of a typical LoRA A weight) from being rounded away.
+    """
+    import torch
     from trl import SFTTrainer
 
     class DeskloopSFTTrainer(SFTTrainer):
         def __init__(
-            self, *args, compact_lm_head: bool = True, share_prefix: bool = True, **kwargs
+            self,
+            *args,
+            compact_lm_head: bool = True,
+            share_prefix: bool = True,
+            fp32_adapter: bool = False,
+            **kwargs,
         ):
             super().__init__(*args, **kwargs)
+            if fp32_adapter:
+                for param in self.model.parameters():
+                    if param.requires_grad and param.dtype != torch.float32:
+                        param.data = param.data.float()
             self.compact_lm_head = compact_lm_head
             self.share_prefix = share_prefix
             self.positions_seen = 0  # padded positions of the training batches
@@ -420,12 +446,36 @@ def _compact_everywhere(device) -> bool:
     return True
 
 
-def _lora_model(location: str, device: str, dtype, config: TrainConfig):
+def training_compute_dtype(requested: str, device: str):
+    """The dtype the round's matmuls run in.
+
+    CUDA: bf16 (the Trainer's autocast). CPU with ``dtype = "auto"``: bf16 where the CPU
+    has native bf16 arithmetic, the model itself staying fp32 under the Trainer's CPU
+    autocast, fp32 elsewhere. An explicit ``dtype`` (or another device): that dtype.
+    """
+    import torch
+
+    if device == "cuda":
+        return torch.bfloat16
+    if device == "cpu" and requested == "auto":
+        return torch.bfloat16 if cpu_has_native_bf16() else torch.float32
+    return pick_dtype(requested, device)
+
+
+def _dtype_name(dtype) -> str:
+    return str(dtype).removeprefix("torch.")
+
+
+def _lora_model(location: str, device: str, dtype, config: TrainConfig, *, compute_dtype=None):
+    """The base in ``dtype`` with LoRA on every linear layer; QLoRA's 4-bit layers
+    dequantise to ``compute_dtype`` (default: ``dtype``) and multiply in it."""
     from peft import LoraConfig, get_peft_model, prepare_model_for_kbit_training
 
     quantized = config.method == "qlora"
     model = load_causal_lm(location, device, dtype, load_in_4bit=quantized)
     if quantized:
+        if compute_dtype is not None and compute_dtype != dtype:
+            _set_4bit_compute_dtype(model, compute_dtype)
         model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=device == "cuda")
     lora = LoraConfig(
         r=config.lora_r,
@@ -439,7 +489,23 @@ def _lora_model(location: str, device: str, dtype, config: TrainConfig):
     return model
 
 
-def _sft_config(output_dir: Path, config: TrainConfig, device: str):
+def _set_4bit_compute_dtype(model, compute_dtype) -> None:
+    """Makes the bitsandbytes 4-bit layers dequantise to ``compute_dtype`` and multiply in
+    it (the model's other weights keep their dtype)."""
+    from bitsandbytes.nn import Linear4bit
+
+    layers = [module for module in model.modules() if isinstance(module, Linear4bit)]
+    for layer in layers:
+        layer.compute_dtype = compute_dtype
+        layer.compute_type_is_set = True  # else the first input's dtype may override it
+    quantization = getattr(model.config, "quantization_config", None)
+    if quantization is not None and hasattr(quantization, "bnb_4bit_compute_dtype"):
+        quantization.bnb_4bit_compute_dtype = compute_dtype
+
+
+def _sft_config(output_dir: Path, config: TrainConfig, device: str, *, cpu_bf16: bool = False):
+    """TRL's settings for the round; ``cpu_bf16``: the forward under bf16 autocast on the
+    CPU (matmuls and attention in bf16; weights, gradients and optimizer state as loaded)."""
     from trl import SFTConfig
 
     cuda = device == "cuda"
@@ -462,7 +528,7 @@ def _sft_config(output_dir: Path, config: TrainConfig, device: str):
         train_sampling_strategy="group_by_length",
         include_num_input_tokens_seen="non_padding",
         use_cpu=not cuda,
-        bf16=cuda,
+        bf16=cuda or cpu_bf16,
         optim="paged_adamw_8bit" if cuda and config.method == "qlora" else "adamw_torch",
         report_to=[],
         disable_tqdm=True,
