@@ -10,6 +10,9 @@ through a bf16 copy of the weights, where AMX multiplies several times faster th
 A LoRA update merged into the weights would leave the 4-bit grid, so during decoding the
 adapter is applied beside them, ``x A^T B^T * scaling``, in fp32; the prompt's bf16 copy has
 it merged in. Weights that are not on a 4-bit group grid (another model) are not served here.
+
+The bf16 activations are the price: logits move by up to about 0.2, which flips near-ties
+under greedy decoding, so this form is used only when asked for (`serving_form.choose_form`).
 """
 
 from __future__ import annotations

@@ -30,7 +30,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import os
 import sys
 import tempfile
 import time
@@ -241,11 +240,7 @@ def run(argv: Sequence[str]) -> dict[str, Any]:
     return {
         "benchmark": "embedding_speed",
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "machine": {
-            **describe_machine(),
-            "load_average_at_start": load_start,
-            "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
-        },
+        "machine": {**describe_machine(), "load_average_at_start": load_start},
         "model": embedder.label,
         "bf16_native": cpu_has_native_bf16(),  # Embedder's default ("auto") is bf16 if so
         "chunk_sets": {

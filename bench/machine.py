@@ -20,6 +20,7 @@ def describe() -> dict[str, Any]:
         "torch_threads": torch.get_num_threads(),
         "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
         "load_average": [round(x, 2) for x in os.getloadavg()],
+        "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
     }
 
 

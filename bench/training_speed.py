@@ -190,11 +190,7 @@ def run(argv: Sequence[str]) -> dict[str, Any]:
     return {
         "benchmark": "training_speed",
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "machine": {
-            **describe_machine(),
-            "load_average_at_start": load_start,
-            "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
-        },
+        "machine": {**describe_machine(), "load_average_at_start": load_start},
         "data": {
             "file": str(args.data),
             "feedback_rows": args.train_rows,
