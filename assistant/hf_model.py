@@ -99,13 +99,20 @@ class HFChatModel(TokenizerCounter):
     """The one implementation of the chat model seam on real weights."""
 
     def __init__(
-        self, model, tokenizer, base: BaseModelRef, device: str, serving_form: str = PLAIN
+        self,
+        model,
+        tokenizer,
+        base: BaseModelRef,
+        device: str,
+        serving_form: str = PLAIN,
+        decode_threads: int | None = None,
     ):
         self.model = model  # as loaded: adapters load into it and switch on it
         self.tokenizer = tokenizer
         self.base = base
         self.device = device
         self.serving_form = serving_form
+        self.decode_threads = decode_threads  # for the lean runner's token-by-token steps
         self.adapter_version: str | None = None
         self._loaded_adapters: set[str] = set()
         self._lock = threading.Lock()  # one generation or adapter switch at a time
@@ -134,7 +141,7 @@ class HFChatModel(TokenizerCounter):
         except ValueError as exc:
             raise DeskloopError(f"{exc}: set DESKLOOP_SERVING to 'auto' or 'plain'") from None
         model = load_causal_lm(base.location, device, dtype, settings.load_in_4bit)
-        return cls(model, tokenizer, base, device, form)
+        return cls(model, tokenizer, base, device, form, settings.decode_threads)
 
     @property
     def model_id(self) -> str:
@@ -285,6 +292,7 @@ class HFChatModel(TokenizerCounter):
                 eos_token_id=self.tokenizer.eos_token_id,
                 on_token=lambda token: streamer.put(torch.tensor([token])),
                 should_stop=_StopOnEvents(cancel, abandoned).is_set,
+                decode_threads=self.decode_threads,
             )
             streamer.end()
 

@@ -19,6 +19,7 @@ Embeddings and norm weights are shared with the model as loaded; the fp16 matric
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -53,6 +54,20 @@ def supports(model: nn.Module) -> bool:
         and hasattr(base, "model")
         and hasattr(base.model, "rotary_emb")
     )
+
+
+@contextlib.contextmanager
+def torch_threads(count: int | None):
+    """Within it, torch runs its ops on `count` threads (None: as it was)."""
+    previous = torch.get_num_threads()
+    if count is None or count == previous:
+        yield
+        return
+    torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
 
 
 def _linear(module: nn.Module, adapter: str | None) -> torch.Tensor:
@@ -252,8 +267,14 @@ class LeanLlama:
         eos_token_id: int | None,
         on_token: Callable[[int], None],
         should_stop: Callable[[], bool],
+        decode_threads: int | None = None,
     ) -> list[int]:
-        """Generate after `prompt` as `model.generate` would with these GenerationSettings."""
+        """Generate after `prompt` as `model.generate` would with these GenerationSettings.
+
+        The prompt is computed on torch's threads as set; the tokens after it on
+        `decode_threads` (None: the same): one token's small matrix products can lose more
+        to handing work between threads than they gain.
+        """
         processors, sample = self.logits_processors(options)
         start = self.reusable(prompt)
         self.cached = self.cached[:start]
@@ -264,20 +285,21 @@ class LeanLlama:
         produced: list[int] = []
         logits = self.forward(seen[0, start:length], start)
         self.cached = list(prompt)
-        while True:
-            scores = processors(seen[:, :length], logits.float()[None])
-            if sample:
-                token = int(torch.multinomial(scores.softmax(-1), 1)[0, 0])
-            else:
-                token = int(scores[0].argmax())
-            seen[0, length] = token
-            length += 1
-            produced.append(token)
-            on_token(token)
-            if token == eos_token_id or length >= limit or should_stop():
-                break
-            logits = self.forward(seen[0, length - 1 : length], length - 1)
-            self.cached.append(token)
+        with torch_threads(decode_threads):
+            while True:
+                scores = processors(seen[:, :length], logits.float()[None])
+                if sample:
+                    token = int(torch.multinomial(scores.softmax(-1), 1)[0, 0])
+                else:
+                    token = int(scores[0].argmax())
+                seen[0, length] = token
+                length += 1
+                produced.append(token)
+                on_token(token)
+                if token == eos_token_id or length >= limit or should_stop():
+                    break
+                logits = self.forward(seen[0, length - 1 : length], length - 1)
+                self.cached.append(token)
         return produced
 
     def logits_processors(self, options):

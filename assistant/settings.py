@@ -109,6 +109,13 @@ class Settings(BaseSettings):
     dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
     load_in_4bit: bool = Field(False, description="Serve the base model in 4-bit NF4.")
     threads: int | None = Field(None, ge=1, description="CPU threads for torch; empty = all.")
+    decode_threads: int | None = Field(
+        1,
+        ge=1,
+        description="CPU threads for the answer's tokens after the prompt, in the fp16 and "
+        "int4 serving forms: one token's small matrix products lose more to handing work "
+        "between threads than they gain (BENCHMARKS.md). Empty = as 'threads'.",
+    )
     serving: Literal["auto", "plain", "fp16-weights", "int4-weights"] = Field(
         "auto",
         description="Form the model is served in on a CPU (fp32 model only): 'fp16-weights' "

@@ -188,3 +188,33 @@ def test_a_superseded_build_stops(loaded):
     with pytest.raises(BuildSuperseded):
         LeanLlama(model, superseded=superseded)
     assert len(asked) == 2  # checked before each layer
+
+
+def test_tokens_after_the_prompt_run_on_the_decode_threads(loaded, monkeypatch):
+    model, tokenizer, _ = loaded
+    lean = LeanLlama(model)
+    prompt = prompt_ids(tokenizer, "How do I reset my password?")
+    options = OPTIONS[0]
+    expected = lean_tokens(lean, prompt, options, eos=None)
+    threads_seen = []
+    forward = lean.forward
+
+    def recording(ids, start):
+        threads_seen.append((ids.shape[0], torch.get_num_threads()))
+        return forward(ids, start)
+
+    monkeypatch.setattr(lean, "forward", recording)
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        lean.clear_cache()
+        torch.manual_seed(options.seed)
+        with torch.inference_mode():
+            produced = lean.generate(prompt, options, None, lambda _: None, lambda: False, 1)
+        assert torch.get_num_threads() == 2  # restored after the answer
+    finally:
+        torch.set_num_threads(before)
+    assert produced == expected  # the thread count does not change the answer
+    assert threads_seen[0] == (len(prompt), 2)
+    assert {threads for count, threads in threads_seen[1:]} == {1}
+    assert all(count == 1 for count, _ in threads_seen[1:])
