@@ -22,6 +22,8 @@ import logging
 import torch
 from torch import nn
 
+from assistant.serving_form import base_layer
+
 GROUP = 32  # inputs per group: Q4_0/Q4_1's block size
 LEVELS = 15  # the largest 4-bit code
 EXACT = 1e-6  # largest rebuild error accepted, relative to the layer's largest weight
@@ -61,8 +63,7 @@ def lora_factors(module: nn.Module, adapter: str | None) -> tuple[torch.Tensor, 
 
     Raises ValueError for a layer kind this module cannot apply unmerged (DoRA, fan-in-fan-out).
     """
-    base = module.get_base_layer() if hasattr(module, "get_base_layer") else module
-    rows, inputs = base.weight.shape
+    rows, inputs = base_layer(module).weight.shape
     lora_a = getattr(module, "lora_A", {})
     if adapter is None or adapter not in lora_a:
         return torch.zeros(0, inputs), torch.zeros(rows, 0)
@@ -118,7 +119,7 @@ def fused_int4_linear(
     `merged` is their fp32 weights stacked, the adapter merged in. None when a base weight is
     not on a 4-bit grid or the adapter cannot be applied unmerged.
     """
-    bases = [m.get_base_layer() if hasattr(m, "get_base_layer") else m for m in modules]
+    bases = [base_layer(module) for module in modules]
     if any(base.bias is not None for base in bases):
         return None
     found = [group_codes(base.weight.detach()) for base in bases]

@@ -31,6 +31,7 @@ from assistant.int4_linear import fused_int4_linear
 from assistant.serving_form import (
     BuildSuperseded,
     Fp16WeightLinear,
+    base_layer,
     effective_weight,
     peft_base,
 )
@@ -75,12 +76,6 @@ def _linear(module: nn.Module, adapter: str | None) -> torch.Tensor:
     if bias is not None:
         raise ValueError("lean Llama expects projections without bias")
     return weight.float()
-
-
-def _source(module: nn.Module) -> torch.Tensor:
-    """The base weight a (possibly LoRA-wrapped) Linear reads."""
-    base = module.get_base_layer() if hasattr(module, "get_base_layer") else module
-    return base.weight
 
 
 def _projection(modules: list[nn.Module], adapter: str | None, four_bit: bool) -> nn.Module:
@@ -150,9 +145,9 @@ class LeanLlama:
                         down=_projection(projections[6:], adapter, four_bit),
                     )
                 )
-                mapped_pages.release((_source(p) for p in projections), mappings)
+                mapped_pages.release((base_layer(p).weight for p in projections), mappings)
             self.lm_head = Fp16WeightLinear(_linear(base.lm_head, adapter), None)
-            mapped_pages.release([_source(base.lm_head)], mappings)
+            mapped_pages.release([base_layer(base.lm_head).weight], mappings)
         self.intermediate = self.layers[0].gate_up.out_features // 2
         self.q_size = self.heads * self.head_dim
         self.kv_size = self.kv_heads * self.head_dim

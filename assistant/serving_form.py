@@ -103,16 +103,20 @@ def peft_base(model: nn.Module) -> nn.Module:
     return model
 
 
+def base_layer(module: nn.Module) -> nn.Module:
+    """The Linear a PEFT LoRA layer wraps, or `module` itself."""
+    return module.get_base_layer() if hasattr(module, "get_base_layer") else module
+
+
 def effective_weight(module: nn.Module, adapter: str | None) -> tuple[torch.Tensor, torch.Tensor]:
     """The weight a Linear (or a PEFT LoRA-wrapped Linear) applies, the adapter merged in."""
+    base = base_layer(module)
+    weight = base.weight.detach()
     lora_layer = lora_layer_type()
-    if lora_layer is not None and isinstance(module, lora_layer):
-        weight = module.get_base_layer().weight.detach()
-        bias = module.get_base_layer().bias
-        if adapter is not None and adapter in module.lora_A:
-            weight = weight + module.get_delta_weight(adapter).to(weight.dtype)
-        return weight, bias
-    return module.weight.detach(), module.bias
+    is_lora = lora_layer is not None and isinstance(module, lora_layer)
+    if is_lora and adapter is not None and adapter in module.lora_A:
+        weight = weight + module.get_delta_weight(adapter).to(weight.dtype)
+    return weight, base.bias
 
 
 def _is_linear(module: nn.Module) -> bool:
