@@ -59,12 +59,16 @@ def load_tokenizer(location: str):
     return tokenizer
 
 
-def load_causal_lm(location: str, device: str, dtype, load_in_4bit: bool = False):
+def load_causal_lm(
+    location: str, device: str, dtype, load_in_4bit: bool = False, compute_dtype=None
+):
+    """The model with weights in `dtype`; 4-bit layers compute in `compute_dtype` (default:
+    `dtype`)."""
     from transformers import AutoModelForCausalLM
 
     kwargs = {"dtype": dtype}
     if load_in_4bit:
-        kwargs["quantization_config"] = quantization_config(dtype)
+        kwargs["quantization_config"] = quantization_config(compute_dtype or dtype)
         kwargs["device_map"] = {"": device}
     try:
         model = AutoModelForCausalLM.from_pretrained(location, **kwargs)

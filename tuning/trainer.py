@@ -384,11 +384,9 @@ def shared_prefix_length(input_ids, attention_mask, labels) -> int:
     """
     import torch
 
-    same = (
-        (input_ids == input_ids[:1]).all(0) & attention_mask.bool().all(0) & (labels == -100).all(0)
-    )
-    length = int(torch.cumprod(same.int(), 0).sum())
     unlabelled = (labels == -100).all(0)
+    same = (input_ids == input_ids[:1]).all(0) & attention_mask.bool().all(0) & unlabelled
+    length = int(torch.cumprod(same.int(), 0).sum())
     while length > 0 and (length >= labels.shape[1] or not bool(unlabelled[length])):
         length -= 1
     return length
@@ -472,10 +470,8 @@ def _lora_model(location: str, device: str, dtype, config: TrainConfig, *, compu
     from peft import LoraConfig, get_peft_model, prepare_model_for_kbit_training
 
     quantized = config.method == "qlora"
-    model = load_causal_lm(location, device, dtype, load_in_4bit=quantized)
+    model = load_causal_lm(location, device, dtype, quantized, compute_dtype)
     if quantized:
-        if compute_dtype is not None and compute_dtype != dtype:
-            _set_4bit_compute_dtype(model, compute_dtype)
         model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=device == "cuda")
     lora = LoraConfig(
         r=config.lora_r,
@@ -487,20 +483,6 @@ def _lora_model(location: str, device: str, dtype, config: TrainConfig, *, compu
     model = get_peft_model(model, lora)
     model.train()
     return model
-
-
-def _set_4bit_compute_dtype(model, compute_dtype) -> None:
-    """Makes the bitsandbytes 4-bit layers dequantise to ``compute_dtype`` and multiply in
-    it (the model's other weights keep their dtype)."""
-    from bitsandbytes.nn import Linear4bit
-
-    layers = [module for module in model.modules() if isinstance(module, Linear4bit)]
-    for layer in layers:
-        layer.compute_dtype = compute_dtype
-        layer.compute_type_is_set = True  # else the first input's dtype may override it
-    quantization = getattr(model.config, "quantization_config", None)
-    if quantization is not None and hasattr(quantization, "bnb_4bit_compute_dtype"):
-        quantization.bnb_4bit_compute_dtype = compute_dtype
 
 
 def _sft_config(output_dir: Path, config: TrainConfig, device: str, *, cpu_bf16: bool = False):
