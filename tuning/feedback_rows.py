@@ -25,9 +25,9 @@ def store_feedback_rows(store: Store) -> list[FeedbackRow]:
     rows: list[FeedbackRow] = []
     conversations: dict[str, list[Turn]] = {}
     for flagged in store.flagged_turns():
-        turns = conversations.setdefault(
-            flagged.conversation_id, store.turns(flagged.conversation_id)
-        )
+        if flagged.conversation_id not in conversations:
+            conversations[flagged.conversation_id] = store.turns(flagged.conversation_id)
+        turns = conversations[flagged.conversation_id]
         upto = [t for t in turns if t.id <= flagged.id and t.content.strip()]
         messages = tuple({"role": t.role, "content": t.content} for t in upto)
         if not any(m["role"] == "user" for m in messages[:-1]):

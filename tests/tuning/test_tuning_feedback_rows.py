@@ -71,3 +71,18 @@ def test_rows_of_one_conversation_stay_one_conversation(tmp_path):
     assert result.conversations == 1 and result.turns == 4
     assert len({r.conversation_id for r in rows}) == 1
     assert [m["content"] for m in rows[1].messages] == ["Q1", "A1", "Q2", "A2"]
+
+
+def test_store_rows_query_each_conversation_once(tmp_path, monkeypatch):
+    store = Store(tmp_path / "db.sqlite")
+    for question in ("Q1", "Q2", "Q3"):
+        _, answer = store.record_exchange("c1", question, AnswerRecord("A"))
+        store.flag(answer, "good")
+    calls: list[str] = []
+    real_turns = store.turns
+    monkeypatch.setattr(store, "turns", lambda cid: calls.append(cid) or real_turns(cid))
+
+    rows = store_feedback_rows(store)
+
+    assert len(rows) == 3
+    assert calls == ["c1"]
