@@ -94,7 +94,8 @@ def build_dataset(
         "eval_rows_without_reference": eval_without_reference,
         "eval_fraction": eval_fraction,
         "near_dup_threshold": near_dup_threshold,
-        "train_sha256": content_hash({"sft": build.train_sft, "dpo": build.dpo, "kto": build.kto}),
+        # the key for reusing a finished SFT run: only what SFT training consumes
+        "train_sha256": content_hash(build.train_sft),
         "eval_sha256": content_hash(build.eval),
     }
     return build

@@ -204,6 +204,21 @@ def test_report_hashes_are_deterministic_and_track_train_content(make_row):
     assert content_hash({"x": 1, "y": 2}) == content_hash({"y": 2, "x": 1})
 
 
+def test_train_hash_depends_only_on_sft_records(make_row):
+    rows = many_rows(make_row, range(60))
+    a = build_dataset(rows, eval_fraction=0.2)
+    train_conv = next(cid for cid, side in a.assignments.items() if side == TRAIN)
+    bad_only = make_row(
+        question="uncorrected question",
+        answer="a bad answer",
+        rating="bad",
+        conversation_id=train_conv,
+    )
+    b = build_dataset([bad_only, *rows], eval_fraction=0.2, assignments=a.assignments)
+    assert len(b.kto) == len(a.kto) + 1 and b.train_sft == a.train_sft
+    assert b.report["train_sha256"] == a.report["train_sha256"]
+
+
 def test_seed_changes_the_split_salt(make_row):
     rows = many_rows(make_row, range(200))
     a = build_dataset(rows, eval_fraction=0.2, seed=0)
