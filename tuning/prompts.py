@@ -10,9 +10,18 @@ from assistant.settings import Settings
 
 
 def prompt_sources(sources: Sequence[Mapping[str, Any]] | None) -> list[PromptSource]:
-    """Record sources ({n, title, text}; the title already carries any section) for the prompt."""
+    """Sources for the prompt, headed as serving heads them.
+
+    Dataset records ({n, title, text}) carry any section in their title already; retrieved
+    sources (a SourceRef's dict, as ``deskloop eval --retrieve`` passes) carry it apart.
+    """
     return [
-        PromptSource(n=i, title=str(s.get("title") or s.get("source") or ""), text=str(s["text"]))
+        PromptSource(
+            n=i,
+            title=str(s.get("title") or s.get("source") or ""),
+            text=str(s["text"]),
+            section=str(s.get("section") or ""),
+        )
         for i, s in enumerate(sources or [], start=1)
     ]
 
