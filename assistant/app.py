@@ -33,6 +33,7 @@ def open_store(settings: Settings) -> Store:
 
 
 def open_knowledge_base(settings: Settings):
+    from assistant.hf_model import pick_device
     from retrieval import IndexSettings, KnowledgeBase
 
     options = settings.retrieval
@@ -45,6 +46,7 @@ def open_knowledge_base(settings: Settings):
             embedding_model=options.embedding_model,
             chunk_tokens=options.chunk_tokens,
             chunk_overlap=options.chunk_overlap,
+            device=pick_device(settings.device),
         )
     )
 
