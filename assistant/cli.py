@@ -10,7 +10,7 @@ from rich.markup import escape
 
 from assistant import cli_knowledge
 from assistant.cli_output import err, out, print_json, status
-from assistant.errors import DeskloopError
+from assistant.errors import DeskloopError, is_user_error
 from assistant.settings import Settings, config_file, load_settings
 from tuning.cli import (
     adapters_app,
@@ -214,7 +214,9 @@ def _without_none(value):
 def main(argv: list[str] | None = None) -> None:
     try:
         app(args=argv, prog_name="deskloop")
-    except DeskloopError as exc:
+    except Exception as exc:
+        if not is_user_error(exc):
+            raise
         err.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)
         sys.exit(1)
     except KeyboardInterrupt:

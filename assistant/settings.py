@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Literal
 
 import platformdirs
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -71,6 +71,15 @@ class RetrievalSettings(BaseModel):
     )
     chunk_tokens: int = Field(200, ge=32, le=512)
     chunk_overlap: int = Field(30, ge=0, le=256)
+
+    @field_validator("chunk_overlap")
+    @classmethod
+    def _overlap_below_chunk(cls, overlap: int, info: ValidationInfo) -> int:
+        # a field validator (not a model one) so the error names chunk_overlap itself
+        chunk_tokens = info.data.get("chunk_tokens")  # absent when it was invalid itself
+        if chunk_tokens is not None and overlap >= chunk_tokens:
+            raise ValueError(f"must be less than retrieval.chunk_tokens ({chunk_tokens})")
+        return overlap
 
 
 class TrainingSettings(BaseModel):
@@ -188,4 +197,5 @@ def describe_validation_error(exc: ValidationError) -> str:
     problem = first["msg"]
     if first.get("type") == "literal_error":
         problem = "expected " + problem.removeprefix("Input should be ")
+    problem = problem.removeprefix("Value error, ")
     return f"invalid setting '{name}' ({env_name}): {problem}, got {first.get('input')!r}"

@@ -3,6 +3,7 @@
 Depends on none of deskloop's other packages.
 """
 
+from retrieval.errors import RetrievalError
 from retrieval.knowledge_base import KnowledgeBase
 from retrieval.query import build_query
 from retrieval.settings import IndexSettings
@@ -22,6 +23,7 @@ __all__ = [
     "IngestEvent",
     "IngestReport",
     "KnowledgeBase",
+    "RetrievalError",
     "SourceInfo",
     "UnknownSourceError",
     "build_query",

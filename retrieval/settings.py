@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from retrieval.errors import InvalidIndexSettings
+
 
 @dataclass(frozen=True)
 class IndexSettings:
@@ -27,14 +29,14 @@ class IndexSettings:
     def __post_init__(self) -> None:
         object.__setattr__(self, "directory", Path(self.directory).expanduser())
         if self.chunk_tokens < 16:
-            raise ValueError(f"chunk_tokens must be at least 16, got {self.chunk_tokens}")
+            raise InvalidIndexSettings(f"chunk_tokens must be at least 16, got {self.chunk_tokens}")
         if not 0 <= self.chunk_overlap < self.chunk_tokens:
-            raise ValueError(
+            raise InvalidIndexSettings(
                 f"chunk_overlap must be between 0 and chunk_tokens ({self.chunk_tokens}), "
                 f"got {self.chunk_overlap}"
             )
         if self.max_file_mb <= 0:
-            raise ValueError(f"max_file_mb must be positive, got {self.max_file_mb}")
+            raise InvalidIndexSettings(f"max_file_mb must be positive, got {self.max_file_mb}")
 
     @property
     def uses_server(self) -> bool:

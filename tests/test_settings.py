@@ -44,3 +44,13 @@ def test_unknown_key_in_the_toml_file_is_rejected(tmp_path, monkeypatch):
     monkeypatch.setenv("DESKLOOP_CONFIG", str(config))
     with pytest.raises(DeskloopError, match="modle"):
         load_settings()
+
+
+def test_chunk_overlap_must_be_below_chunk_tokens(monkeypatch):
+    monkeypatch.setenv("DESKLOOP_RETRIEVAL__CHUNK_TOKENS", "64")
+    monkeypatch.setenv("DESKLOOP_RETRIEVAL__CHUNK_OVERLAP", "100")
+    with pytest.raises(DeskloopError) as caught:
+        load_settings()
+    message = str(caught.value)
+    assert "chunk_overlap" in message and "DESKLOOP_RETRIEVAL__CHUNK_OVERLAP" in message
+    assert "\n" not in message

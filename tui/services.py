@@ -55,9 +55,9 @@ def ground_engine(engine: ChatEngine | None, knowledge_base: Any) -> None:
 
 
 def describe_error(exc: BaseException) -> str:
-    """A one-line message for a notification: a DeskloopError already says what to do."""
-    from assistant.errors import DeskloopError
+    """A one-line message for a notification: a user error already says what to do."""
+    from assistant.errors import is_user_error
 
-    if isinstance(exc, DeskloopError):
+    if is_user_error(exc):
         return str(exc)
     return f"{type(exc).__name__}: {exc}"

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from retrieval.errors import RetrievalError
 from retrieval.settings import IndexSettings
 from retrieval.store.client import open_client
 
@@ -27,8 +28,8 @@ class StoredChunk:
     similarity: float | None = None
 
 
-class EmbeddingModelMismatchError(RuntimeError):
-    pass
+class EmbeddingModelMismatchError(RetrievalError, RuntimeError):
+    """The collection was built with another embedding model."""
 
 
 class ChromaIndex:
