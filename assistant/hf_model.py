@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,6 +14,8 @@ from assistant.serving_form import PLAIN, BuildSuperseded, build_serving_copy, c
 from assistant.settings import GenerationSettings, Settings
 
 BASE = "base"
+
+logger = logging.getLogger(__name__)
 
 
 def pick_device(requested: str) -> str:
@@ -118,7 +121,10 @@ class HFChatModel(TokenizerCounter):
         self.serving_form = serving_form
         self.decode_threads = decode_threads  # for the lean runner's token-by-token steps
         self.adapter_version: str | None = None
+        # Only the adapter in service stays loaded (two during a switch); the folders of the
+        # adapters seen are remembered, so switching back reloads without being told the path.
         self._loaded_adapters: set[str] = set()
+        self._adapter_paths: dict[str, Path] = {}
         self._lock = threading.Lock()  # one generation or adapter switch at a time
         # The serving copy is built in the background (seconds on a CPU); until it is ready for
         # the active adapter, answers come from the model as loaded, which gives the same text.
@@ -128,6 +134,7 @@ class HFChatModel(TokenizerCounter):
         # bumped when the adapter changes: a build for the old one stops at its next layer, so
         # an adapter chosen at start does not wait for (or sit in memory beside) the base copy
         self._ticket = 0
+        self.serving_error: str | None = None  # why the last serving copy failed to build
         if serving_form != PLAIN:
             self._start_serving_build()
 
@@ -161,25 +168,44 @@ class HFChatModel(TokenizerCounter):
             self._ticket += 1
         with self._lock:
             try:
-                if version is not None:
-                    with self._build_lock:
-                        self._activate_adapter(version, path)
+                if version is not None or self._loaded_adapters:
+                    with self._build_lock:  # a build reads self.model
+                        if version is None:
+                            self._unload_adapters(keep=None)
+                        else:
+                            self._activate_adapter(version, path)
             except BaseException:
                 if self.serving_form != PLAIN and self.serving is None:
                     self._start_serving_build()  # the switch failed: finish the current copy
                 raise
             changed = version != self.adapter_version
             self.adapter_version = version
-            if self.serving_form != PLAIN and changed:
+            # a copy that failed to build is retried on the next switch, even to the same one
+            if self.serving_form != PLAIN and (changed or self.serving_error is not None):
                 self._serving = None  # free the old copy before building the new one
                 self._start_serving_build()
 
     def _activate_adapter(self, version: str, path: Path | None) -> None:
         if version not in self._loaded_adapters:
+            path = path or self._adapter_paths.get(version)
             if path is None or not (Path(path) / "adapter_config.json").is_file():
                 raise DeskloopError(f"adapter {version} has no PEFT files at {path}")
             self._load_adapter(version, Path(path))
         self.model.set_adapter(version)
+        self._unload_adapters(keep=version)
+
+    def _unload_adapters(self, keep: str | None) -> None:
+        """Free every loaded adapter but `keep`; with None, the base model is left bare."""
+        stale = self._loaded_adapters - {keep}
+        if not stale:
+            return
+        if keep is None:
+            # a PeftModel with no adapter left cannot run: take the LoRA layers out instead
+            self.model = self.model.unload()
+        else:
+            for name in stale:
+                self.model.delete_adapter(name)
+        self._loaded_adapters -= stale
 
     # the serving form
 
@@ -220,9 +246,24 @@ class HFChatModel(TokenizerCounter):
                 )
             except BuildSuperseded:
                 return
+            except Exception as exc:  # a thread's exception would otherwise vanish
+                self._serving_failed(version, exc)
+                return
         with self._lock:
             if version == self.adapter_version:
                 self._serving = (version, copy)
+                self.serving_error = None
+
+    def _serving_failed(self, version: str | None, exc: Exception) -> None:
+        self.serving_error = f"{type(exc).__name__}: {exc}"
+        logger.warning(
+            "building the %s serving copy for %s failed (%s); answering from the model as "
+            "loaded (slower) until the next adapter switch",
+            self.serving_form,
+            version or "the base model",
+            self.serving_error,
+        )
+        logger.debug("serving copy build failure", exc_info=exc)
 
     def _load_adapter(self, version: str, path: Path) -> None:
         from peft import PeftModel
@@ -233,6 +274,7 @@ class HFChatModel(TokenizerCounter):
             self.model = PeftModel.from_pretrained(self.model, str(path), adapter_name=version)
         self.model.eval()
         self._loaded_adapters.add(version)
+        self._adapter_paths[version] = path
 
     # generation
 

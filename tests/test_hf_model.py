@@ -106,3 +106,28 @@ def test_adapters_switch_at_run_time_without_reloading_the_base(tiny, tmp_path):
 def test_an_adapter_folder_without_peft_files_is_a_clear_error(tiny, tmp_path):
     with pytest.raises(DeskloopError, match="no PEFT files"):
         tiny.use_adapter("v0009", tmp_path)
+
+
+def lora_adapter_names(model: HFChatModel) -> set[str]:
+    """The adapters whose LoRA weights are in memory, from the layers themselves."""
+    return {name for m in model.model.modules() if hasattr(m, "lora_A") for name in m.lora_A}
+
+
+def test_only_the_adapter_in_service_stays_loaded(tiny, tmp_path):
+    versions = ("v0001", "v0002", "v0003")
+    paths = {v: make_adapter(tiny, tmp_path / v, seed=i) for i, v in enumerate(versions, 1)}
+    for version in versions:
+        tiny.use_adapter(version, paths[version])
+        assert lora_adapter_names(tiny) == {version}
+    third = next_token_logits(tiny)
+
+    tiny.use_adapter("v0001")  # unloaded meanwhile: reloaded from the folder it came from
+    assert lora_adapter_names(tiny) == {"v0001"}
+    tiny.use_adapter("v0003")
+    assert torch.allclose(next_token_logits(tiny), third)
+
+    tiny.use_adapter(None)
+    assert lora_adapter_names(tiny) == set()
+    assert "".join(tiny.stream(MESSAGES, greedy(5), threading.Event()))
+    tiny.use_adapter("v0003")
+    assert torch.allclose(next_token_logits(tiny), third)

@@ -1,5 +1,6 @@
 """The fp16-weights serving form: a merged copy that streams, cancels, follows adapters, agrees."""
 
+import logging
 import threading
 import time
 
@@ -179,6 +180,30 @@ def test_the_loaded_model_answers_while_the_copy_builds(served, tmp_path, monkey
     assert "".join(served.stream(MESSAGES, greedy(5), threading.Event()))
     gate.set()
     assert served.wait_for_serving_form(timeout=120)
+    assert_close(logits(served.serving, served.tokenizer), reference_logits(served))
+
+
+def test_a_failed_build_is_reported_and_retried_on_the_next_switch(
+    served, tmp_path, monkeypatch, caplog
+):
+    build = hf_model.build_serving_copy
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("out of memory")
+
+    monkeypatch.setattr(hf_model, "build_serving_copy", broken)
+    adapter = make_adapter(served, tmp_path / "a1", seed=1)
+    with caplog.at_level(logging.WARNING, logger="assistant.hf_model"):
+        served.use_adapter("v0001", adapter)
+        assert not served.wait_for_serving_form(timeout=120)
+    assert served.serving_error == "RuntimeError: out of memory"
+    assert "out of memory" in caplog.text
+    assert "".join(served.stream(MESSAGES, greedy(5), threading.Event()))  # the slow path
+
+    monkeypatch.setattr(hf_model, "build_serving_copy", build)
+    served.use_adapter("v0001", adapter)  # asked for again: the build is retried
+    assert served.wait_for_serving_form(timeout=120)
+    assert served.serving_error is None
     assert_close(logits(served.serving, served.tokenizer), reference_logits(served))
 
 
