@@ -7,6 +7,7 @@ finished or cancelled, so a process killed mid-answer leaves no half-written row
 from __future__ import annotations
 
 import sqlite3
+import threading
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -199,6 +200,10 @@ class Store:
     def __init__(self, path: Path):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        # One connection shared by the app's threads: every use holds the lock, so no thread's
+        # statement lands inside (or commits) another's transaction. Reentrant, as a method
+        # called inside transaction() reads through the same lock.
+        self._lock = threading.RLock()
         self._db = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
         self._db.row_factory = sqlite3.Row
         self._db.execute("PRAGMA journal_mode=WAL")
@@ -207,13 +212,22 @@ class Store:
         migrate(self._db)
 
     def close(self) -> None:
-        self._db.close()
+        with self._lock:
+            self._db.close()
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._db:
+        with self._lock, self._db:
             self._db.execute("BEGIN IMMEDIATE")
             yield self._db
+
+    def _fetchall(self, sql: str, params=()) -> list[sqlite3.Row]:
+        with self._lock:
+            return self._db.execute(sql, params).fetchall()
+
+    def _fetchone(self, sql: str, params=()) -> sqlite3.Row | None:
+        with self._lock:
+            return self._db.execute(sql, params).fetchone()
 
     # conversations
 
@@ -229,10 +243,10 @@ class Store:
         return self.conversation(conversation_id)
 
     def conversation(self, conversation_id: str) -> Conversation:
-        row = self._db.execute(
+        row = self._fetchone(
             CONVERSATION_SELECT + " WHERE id = ?",
             (conversation_id,),
-        ).fetchone()
+        )
         if row is None:
             raise DeskloopError(
                 f"no conversation '{conversation_id}': run 'deskloop history' to list them"
@@ -240,13 +254,13 @@ class Store:
         return Conversation(**dict(row))
 
     def conversations(self, search: str = "", limit: int = 200) -> list[Conversation]:
-        rows = self._db.execute(
+        rows = self._fetchall(
             CONVERSATION_SELECT
             + " WHERE c.origin = 'chat' AND (? = '' OR c.title LIKE ? OR EXISTS ("
             "   SELECT 1 FROM turns t WHERE t.conversation_id = c.id AND t.content LIKE ?))"
             " ORDER BY c.updated_at DESC LIMIT ?",
             (search, f"%{search}%", f"%{search}%", limit),
-        ).fetchall()
+        )
         return [Conversation(**dict(row)) for row in rows]
 
     def escalate(self, conversation_id: str, note: str = "") -> Conversation:
@@ -322,19 +336,19 @@ class Store:
         return user_id, answer_id
 
     def turns(self, conversation_id: str) -> list[Turn]:
-        rows = self._db.execute(
+        rows = self._fetchall(
             TURN_SELECT + " WHERE t.conversation_id = ? ORDER BY t.id",
             (conversation_id,),
-        ).fetchall()
+        )
         turns = [Turn(**dict(row)) for row in rows]
         self._attach_sources(turns)
         return turns
 
     def turn(self, turn_id: int) -> Turn:
-        row = self._db.execute(
+        row = self._fetchone(
             TURN_SELECT + " WHERE t.id = ?",
             (turn_id,),
-        ).fetchone()
+        )
         if row is None:
             raise DeskloopError(
                 f"no turn {turn_id}: 'deskloop history --json' lists conversations and turn ids"
@@ -348,10 +362,10 @@ class Store:
         if not by_id:
             return
         marks = ",".join("?" * len(by_id))
-        rows = self._db.execute(
+        rows = self._fetchall(
             f"SELECT * FROM turn_sources WHERE turn_id IN ({marks}) ORDER BY turn_id, n",
             list(by_id),
-        ).fetchall()
+        )
         for row in rows:
             data = dict(row)
             by_id[data.pop("turn_id")].sources.append(SourceRef(**data))
@@ -378,27 +392,25 @@ class Store:
         return self.turn(turn_id)
 
     def flagged_turns(self) -> list[Turn]:
-        rows = self._db.execute(
-            TURN_SELECT + " WHERE f.rating IS NOT NULL ORDER BY t.id"
-        ).fetchall()
+        rows = self._fetchall(TURN_SELECT + " WHERE f.rating IS NOT NULL ORDER BY t.id")
         turns = [Turn(**dict(row)) for row in rows]
         self._attach_sources(turns)
         return turns
 
     def feedback_counts(self) -> dict[str, int]:
-        row = self._db.execute(
+        row = self._fetchone(
             "SELECT"
             " SUM(rating = 'good') AS good,"
             " SUM(rating = 'bad' AND correction IS NOT NULL) AS corrected,"
             " SUM(rating = 'bad' AND correction IS NULL) AS bad"
             " FROM feedback"
-        ).fetchone()
+        )
         return {key: int(row[key] or 0) for key in ("good", "corrected", "bad")}
 
     # split assignments for the training data (stable across rounds)
 
     def split_assignments(self) -> dict[str, str]:
-        rows = self._db.execute("SELECT conversation_id, split FROM split_assignments").fetchall()
+        rows = self._fetchall("SELECT conversation_id, split FROM split_assignments")
         return {row["conversation_id"]: row["split"] for row in rows}
 
     def save_split_assignments(self, assignments: dict[str, str]) -> None:
@@ -409,7 +421,7 @@ class Store:
             )
 
     def schema_version(self) -> int:
-        return self._db.execute("PRAGMA user_version").fetchone()[0]
+        return self._fetchone("PRAGMA user_version")[0]
 
 
 def migrate(db: sqlite3.Connection) -> int:

@@ -1,0 +1,56 @@
+"""One Store shared by threads (the app's chat, training and knowledge workers)."""
+
+import threading
+
+from assistant.store import AnswerRecord, SourceRef, Store
+
+THREADS, EXCHANGES = 8, 40
+
+
+def test_threads_write_and_read_one_store_concurrently(tmp_path):
+    store = Store(tmp_path / "d.db")
+    errors: list[BaseException] = []
+    start = threading.Barrier(THREADS * 2)
+
+    def writer(worker: int) -> None:
+        start.wait()
+        for i in range(EXCHANGES):
+            source = SourceRef(1, f"chunk-{worker}-{i}", "hub.md", text="Blue blinks.")
+            answer = AnswerRecord(f"answer {worker}-{i}", sources=[source])
+            _, answer_id = store.record_exchange(f"conv-{worker}", f"question {i}", answer)
+            store.flag(answer_id, "good" if i % 2 else "bad", correction=f"fix {i}")
+
+    def reader(worker: int) -> None:
+        start.wait()
+        for _ in range(EXCHANGES):
+            store.conversations()
+            store.turns(f"conv-{worker}")
+            store.flagged_turns()
+            store.feedback_counts()
+
+    def guarded(target, worker: int) -> None:
+        try:
+            target(worker)
+        except BaseException as exc:
+            errors.append(exc)
+            start.abort()
+
+    threads = [
+        threading.Thread(target=guarded, args=(target, worker))
+        for worker in range(THREADS)
+        for target in (writer, reader)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=300)
+
+    assert errors == []
+    for worker in range(THREADS):
+        turns = store.turns(f"conv-{worker}")
+        assert [t.content for t in turns if t.role == "assistant"] == [
+            f"answer {worker}-{i}" for i in range(EXCHANGES)
+        ]
+        assert all(len(t.sources) == 1 for t in turns if t.role == "assistant")
+    total = THREADS * EXCHANGES
+    assert store.feedback_counts() == {"good": total // 2, "corrected": total // 2, "bad": 0}
