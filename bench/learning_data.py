@@ -1,6 +1,6 @@
 """Bitext rows for the learning benchmark: a stratified, disjoint train / held-out choice.
 
-Train rows become feedback rows (GUIDE section 3): the customer's question, an answer the
+Train rows become feedback rows (see tuning/formats.py): the customer's question, an answer the
 agent flagged bad, and the Bitext response as the correction. Held-out rows become
 ``deskloop eval`` rows (question, reference).
 """

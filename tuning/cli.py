@@ -242,7 +242,14 @@ def _report_switch(previous: str | None, active: str | None, as_json: bool) -> N
 
 
 def feedback_import_command(
-    file: Annotated[Path, typer.Argument(help="JSONL feedback rows (GUIDE section 3).")],
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="JSONL, one flagged answer a line: messages (the conversation, the answer "
+            "last), rating good or bad, and optionally correction, reason, conversation_id, "
+            "sources; the format 'deskloop feedback export' writes."
+        ),
+    ],
     as_json: JsonOption = False,
 ) -> None:
     """Import flagged conversations from a JSONL file."""
