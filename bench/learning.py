@@ -6,14 +6,14 @@ Drives the product's own commands in a fresh DESKLOOP_HOME: Bitext rows imported
 corrected conversations (``deskloop feedback import``), the held-out rows scored with the
 base model (``deskloop eval --adapter base --no-retrieve``), one round
 (``deskloop train --json``), then the held-out rows scored with the new adapter. The
-held-out rows are never imported. Prints one JSON document; progress goes to stderr.
+held-out rows are never imported. The base model is scored in every run, on this machine,
+never taken from an earlier run. Prints one JSON document; progress goes to stderr.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
-import hashlib
 import json
 import os
 import random
@@ -40,7 +40,6 @@ from bench.learning_data import (
 from bench.machine import describe as describe_machine
 
 DEFAULT_MODELS = Path("/tmp/dlhome/models")  # a prepared model folder to copy, if present
-DEFAULT_CACHE = Path(__file__).resolve().parent / ".cache"
 BOOTSTRAP_SAMPLES = 2000
 DEFAULT_MAX_NEW_TOKENS = 256  # the generation.max_new_tokens setting's default
 METRICS = ("rouge_l", "token_f1", "declined_answerable_rate")
@@ -64,8 +63,6 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     p.add_argument("--models", type=Path, default=DEFAULT_MODELS, help="prepared models dir")
     p.add_argument("--threads", type=int, default=None, help="DESKLOOP_THREADS for every command")
     p.add_argument("--home", type=Path, default=None, help="keep the data directory here")
-    p.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="base-model scores cache")
-    p.add_argument("--no-cache", action="store_true", help="always score the base model")
     return p.parse_args(argv)
 
 
@@ -184,8 +181,8 @@ def run(argv: Sequence[str]) -> dict[str, Any]:
     imported = desk.json("feedback", "import", str(feedback_file))
     cap = ("--max-new-tokens", str(args.max_new_tokens))
     score = ("eval", str(heldout_file), "--no-retrieve", *cap)
-    cache_file = None if args.no_cache else base_cache_file(args.cache, home, heldout_file, cap)
-    base, base_from = score_base(desk, score, cache_file)
+    base = desk.json(*score, "--adapter", "base", save_as="eval-base")
+    base_wall_s = desk.calls[-1]["wall_s"]
     # With the defaults this is the issue's "deskloop train --max-steps 30 --json".
     train_args = ["train", "--max-steps", str(args.max_steps)]
     if args.method:
@@ -226,7 +223,7 @@ def run(argv: Sequence[str]) -> dict[str, Any]:
             "rows": len(heldout),
             "max_new_tokens": args.max_new_tokens,
             "retrieval": False,
-            "base": {**before, "wall_s": base.get("wall_s"), "scores_from": base_from},
+            "base": {**before, "wall_s": base_wall_s},
             "adapter": {"version": version, **after},
             "delta": {k: _delta(after[k], before[k]) for k in METRICS},
             "paired": {k: paired(base["rows"], tuned["rows"], k) for k in ("rouge_l", "token_f1")},
@@ -269,42 +266,6 @@ def run(argv: Sequence[str]) -> dict[str, Any]:
         "total_wall_s": round(time.perf_counter() - started, 1),
         "home": str(home),
     }
-
-
-def base_cache_file(
-    cache: Path, home: Path, heldout_file: Path, options: Sequence[str]
-) -> Path | None:
-    """Where the base model's held-out scores are kept: greedy decoding makes them a
-    function of the rows, the model, the answer cap and the generation settings."""
-    markers = sorted((home / "models").glob("*/deskloop-model.json"))
-    model_sha = (
-        json.loads(markers[0].read_text(encoding="utf-8")).get("sha256") if markers else None
-    )
-    if not model_sha:
-        return None
-    settings = sorted(
-        (k, v)
-        for k, v in os.environ.items()
-        if k.startswith(("DESKLOOP_GENERATION", "DESKLOOP_PROMPT"))
-    )
-    identity = [heldout_file.read_text(encoding="utf-8"), model_sha, list(options), settings]
-    key = hashlib.sha256(json.dumps(identity).encode()).hexdigest()[:16]
-    return cache / f"learning-base-{key}.json"
-
-
-def score_base(
-    desk: Deskloop, score: Sequence[str], cache_file: Path | None
-) -> tuple[dict[str, Any], str]:
-    """The base model's held-out scores, from the cache when an identical run made them."""
-    if cache_file is not None and cache_file.is_file():
-        log(f"base-model scores from {cache_file}")
-        return json.loads(cache_file.read_text(encoding="utf-8")), str(cache_file)
-    base = desk.json(*score, "--adapter", "base", save_as="eval-base")
-    base["wall_s"] = desk.calls[-1]["wall_s"]
-    if cache_file is not None:
-        cache_file.parent.mkdir(parents=True, exist_ok=True)
-        cache_file.write_text(json.dumps(base), encoding="utf-8")
-    return base, "deskloop eval"
 
 
 def desk_config(home: Path, version: str) -> dict[str, Any] | None:
