@@ -1,4 +1,5 @@
-"""Plain BM25 over the record texts (no title), queried with the last user turn or the dialogue."""
+"""Plain BM25 over each record's title and text (deskloop indexes titles too), queried with
+the last user turn or the whole dialogue."""
 
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ class PlainBM25:
     def __init__(self, corpus: Corpus) -> None:
         self.ids = list(corpus.records)
         self.retriever = bm25s.BM25()
-        texts = [str(corpus.records[i][corpus.text_field]) for i in self.ids]
+        texts = [_title_and_text(corpus.records[i], corpus) for i in self.ids]
         self.retriever.index(_tokenize(texts), show_progress=False)
 
     def rank(self, query: str, k: int) -> list[str]:
@@ -41,3 +42,9 @@ class PlainBM25:
         scores = np.asarray(self.retriever.get_scores(tokens))
         best = np.argsort(-scores, kind="stable")[:k]
         return [self.ids[position] for position in best if scores[position] > 0]
+
+
+def _title_and_text(record: dict, corpus: Corpus) -> str:
+    title = str(record.get(corpus.title_field) or "")
+    text = str(record[corpus.text_field])
+    return f"{title}\n{text}" if title else text

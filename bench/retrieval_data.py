@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -9,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+SPLITS = ("dev", "test", "all")
 ROLES = {"user": "user", "agent": "assistant", "U": "user", "S": "assistant"}
 
 
@@ -102,3 +104,13 @@ def snippet_cases(data: Path) -> list[tuple[Case, Case]]:
                 )
             )
     return cases
+
+
+def split_of(case: Case) -> str:
+    """The fixed half a case belongs to, "dev" or "test", from a hash of its messages."""
+    digest = hashlib.sha256(json.dumps(case.messages, sort_keys=True).encode()).digest()
+    return "dev" if digest[0] % 2 == 0 else "test"
+
+
+def in_split(case: Case, split: str) -> bool:
+    return split == "all" or split_of(case) == split
