@@ -29,7 +29,24 @@ def quiet_libraries() -> None:
 
 
 def open_store(settings: Settings) -> Store:
-    return Store(settings.paths.database)
+    """The conversation store; flags make approved answers, PII masked, when tuning is here."""
+    try:
+        from tuning.approved import scrub_text
+    except ImportError:
+        scrub_text = None
+    return Store(settings.paths.database, scrub=scrub_text)
+
+
+def open_approved_lookup(settings: Settings, store: Store):
+    """Approved answers matched with the knowledge base's embedder, or None without tuning."""
+    try:
+        from tuning.approved import ApprovedMatcher
+    except ImportError:
+        return None
+    from retrieval.embeddings import shared_embedder
+
+    embedder = shared_embedder(settings.retrieval.embedding_model, "cpu")
+    return ApprovedMatcher(store, embedder, settings.approved_min_similarity)
 
 
 def open_knowledge_base(settings: Settings):
@@ -70,7 +87,9 @@ def open_engine(
         knowledge_base = open_knowledge_base(settings)
         if not knowledge_base.is_empty():
             retriever = KnowledgeBaseRetriever(knowledge_base)
-    return ChatEngine(model, open_store(settings), settings, retriever, adapter_choice)
+    store = open_store(settings)
+    approved = open_approved_lookup(settings, store)
+    return ChatEngine(model, store, settings, retriever, adapter_choice, approved=approved)
 
 
 def shipped_corpora() -> Path | None:

@@ -12,6 +12,7 @@ from assistant import cli_knowledge
 from assistant.cli_output import err, out, print_json, status
 from assistant.errors import DeskloopError, is_user_error
 from assistant.settings import Settings, config_file, load_settings
+from tuning.approved_cli import approved_app
 from tuning.cli import (
     adapters_app,
     eval_command,
@@ -31,6 +32,7 @@ feedback_app = typer.Typer(help="Flag answers; import and export feedback.", no_
 app.add_typer(model_app, name="model")
 app.add_typer(feedback_app, name="feedback")
 app.add_typer(adapters_app, name="adapters")
+app.add_typer(approved_app, name="approved")
 app.command("train")(train_command)
 app.command("eval")(eval_command)
 feedback_app.command("import")(feedback_import_command)
@@ -198,11 +200,14 @@ def feedback_flag(
 
     if good == bad:
         raise DeskloopError("say either --good or --bad")
-    flagged = open_store(settings()).flag(turn, "good" if good else "bad", reason, correction)
+    store = open_store(settings())
+    flagged = store.flag(turn, "good" if good else "bad", reason, correction)
+    approved = store.approved.for_turn(turn)
     if as_json:
-        print_json(flagged.to_dict())
+        print_json({**flagged.to_dict(), "approved_answer": approved and approved.to_dict()})
     else:
-        out.print(f"Turn {turn} flagged {flagged.rating}.")
+        served = f"; served at once as approved answer {approved.id}" if approved else ""
+        out.print(f"Turn {turn} flagged {flagged.rating}{served}.")
 
 
 def _without_none(value):

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from assistant.approved import ApprovedLookup, ApprovedMatch
 from assistant.prompt import DECLINE_ANSWER, PromptSource, TokenCounter, build_messages
 from assistant.settings import GenerationSettings, Settings
 from assistant.store import AnswerRecord, SourceRef, Store, Turn
@@ -53,6 +54,7 @@ class AnswerResult:
     model_id: str
     adapter: str | None
     timings: dict = field(default_factory=dict)
+    approved: ApprovedMatch | None = None
 
     def to_dict(self) -> dict:
         return {
@@ -65,6 +67,7 @@ class AnswerResult:
             "model_id": self.model_id,
             "adapter": self.adapter or "base",
             "timings": self.timings,
+            "approved": self.approved.origin() if self.approved else None,
         }
 
 
@@ -96,6 +99,13 @@ class AnswerStream:
         started = time.perf_counter()
         history = [] if self.new_conversation else engine.history(self.conversation_id)
         adapter = engine.sync_adapter()
+        approved = engine.approved_answer(self.question, history)
+        if approved is not None:
+            yield approved.answer
+            record = AnswerRecord(approved.answer, status="approved", approved_id=approved.id)
+            self._finish(record, started, first_token=None, adapter=adapter)
+            self.result.approved = approved
+            return
         asked = [*history, {"role": "user", "content": self.question}]
         retrieved = engine.retrieve(asked)
         self.sources = [s for s in retrieved if engine.is_relevant(s)]
@@ -169,18 +179,24 @@ class ChatEngine:
         settings: Settings,
         retriever: Retriever | None = None,
         adapter_choice: AdapterChoice | None = None,
+        approved: ApprovedLookup | None = None,
     ):
         self.model = model
         self.store = store
         self.settings = settings
         self.retriever = retriever
         self.adapter_choice = adapter_choice
+        self.approved = approved
 
     def ask(self, question: str, conversation_id: str | None = None) -> AnswerStream:
         question = question.strip()
         if conversation_id is not None:
             self.store.conversation(conversation_id)  # fails clearly on an unknown id
         return AnswerStream(self, question, conversation_id)
+
+    def approved_answer(self, question: str, history: list[dict]) -> ApprovedMatch | None:
+        """An approved answer that fits this question, served instead of generating one."""
+        return self.approved.match(question, history) if self.approved is not None else None
 
     def history(self, conversation_id: str) -> list[dict]:
         return history_messages(self.store.turns(conversation_id))

@@ -131,6 +131,14 @@ class Settings(BaseSettings):
         "halves the bytes read per token; 'int4-weights' (CPUs with bf16 arithmetic) keeps "
         "weights shipped in 4 bits in 4 bits; 'plain' serves the model as loaded; 'auto' picks.",
     )
+    approved_min_similarity: float = Field(
+        0.88,
+        ge=0.0,
+        le=1.0,
+        description="Cosine similarity a question must reach with an approved one (and the "
+        "same identifiers and action) to get its approved answer at once. "
+        "Set from 'python -m bench approved' (BENCHMARKS.md).",
+    )
     generation: GenerationSettings = GenerationSettings()
     prompt: PromptSettings = PromptSettings()
     retrieval: RetrievalSettings = RetrievalSettings()

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from assistant.approved_store import ApprovedAnswers, Scrub, add_approved_answers
 from assistant.errors import DeskloopError
 
 RATINGS = ("good", "bad")
@@ -107,6 +108,7 @@ MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _create_core_tables,
     _add_escalation,
     _add_feedback_imports,
+    add_approved_answers,
 ]
 
 
@@ -159,6 +161,7 @@ class Turn:
     rating: str | None = None
     reason: str | None = None
     correction: str | None = None
+    approved_id: int | None = None  # the approved answer this turn was served from
 
     def to_dict(self) -> dict:
         data = dict(self.__dict__)
@@ -194,10 +197,12 @@ class AnswerRecord:
     model_id: str | None = None
     adapter_version: str | None = None
     sources: list[SourceRef] = field(default_factory=list)
+    approved_id: int | None = None
 
 
 class Store:
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, scrub: Scrub | None = None):
+        """``scrub`` masks PII in approved answers; without it, flags approve nothing."""
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         # One connection shared by the app's threads: every use holds the lock, so no thread's
@@ -210,6 +215,7 @@ class Store:
         self._db.execute("PRAGMA foreign_keys=ON")
         self._db.execute("PRAGMA synchronous=NORMAL")
         migrate(self._db)
+        self.approved = ApprovedAnswers(self._fetchall, self._fetchone, self.transaction, scrub)
 
     def close(self) -> None:
         with self._lock:
@@ -296,7 +302,8 @@ class Store:
             answer_id = db.execute(
                 "INSERT INTO turns (conversation_id, role, content, status, created_at,"
                 " prompt_tokens, completion_tokens, first_token_ms, latency_ms, model_id,"
-                " adapter_version) VALUES (?, 'assistant', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " adapter_version, approved_id)"
+                " VALUES (?, 'assistant', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     conversation_id,
                     answer.content,
@@ -308,6 +315,7 @@ class Store:
                     answer.latency_ms,
                     answer.model_id,
                     answer.adapter_version,
+                    answer.approved_id,
                 ),
             ).lastrowid
             db.executemany(
@@ -389,6 +397,15 @@ class Store:
                 " correction = excluded.correction, created_at = excluded.created_at",
                 (turn_id, rating, reason, correction, now()),
             )
+            self.approved.record_flag(db, turn_id, rating, correction)
+        return self.turn(turn_id)
+
+    def edit_answer(self, turn_id: int, text: str) -> Turn:
+        """Replace an answer's text with what the agent actually sent."""
+        if self.turn(turn_id).role != "assistant" or not text.strip():
+            raise DeskloopError(f"turn {turn_id} is not an answer, or the new text is empty")
+        with self.transaction() as db:
+            db.execute("UPDATE turns SET content = ? WHERE id = ?", (text.strip(), turn_id))
         return self.turn(turn_id)
 
     def flagged_turns(self) -> list[Turn]:
@@ -431,11 +448,20 @@ def migrate(db: sqlite3.Connection) -> int:
         raise DeskloopError(
             f"the database was written by a newer deskloop (schema {version}); upgrade deskloop"
         )
-    for number, step in enumerate(MIGRATIONS[version:], start=version + 1):
-        with db:
-            db.execute("BEGIN IMMEDIATE")
-            step(db)
-            db.execute(f"PRAGMA user_version = {number}")
+    # A migration may rebuild a table (SQLite cannot alter a CHECK): with foreign keys on,
+    # dropping the old table would cascade into the rows that refer to it.
+    foreign_keys = db.execute("PRAGMA foreign_keys").fetchone()[0]
+    db.execute("PRAGMA foreign_keys=OFF")
+    try:
+        for number, step in enumerate(MIGRATIONS[version:], start=version + 1):
+            with db:
+                db.execute("BEGIN IMMEDIATE")
+                step(db)
+                if db.execute("PRAGMA foreign_key_check").fetchone() is not None:
+                    raise DeskloopError(f"schema migration {number} broke a foreign key")
+                db.execute(f"PRAGMA user_version = {number}")
+    finally:
+        db.execute(f"PRAGMA foreign_keys={'ON' if foreign_keys else 'OFF'}")
     return len(MIGRATIONS)
 
 

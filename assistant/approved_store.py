@@ -1,0 +1,236 @@
+"""The approved_answers table: its migration, its rows, and how a flag makes one.
+
+A flag creates an approved answer only for the first question of a chat conversation: a
+follow-up ("and for the camera?") means nothing without the turns before it, and imported
+conversations feed training, not instant answers. Question and answer are stored with PII
+masked by the `scrub` function the store is given; without one, flags approve nothing.
+The question's embedding is filled in by the matcher (tuning/approved.py) when it first
+needs it, and cleared when the question is edited.
+"""
+
+from __future__ import annotations
+
+import getpass
+import sqlite3
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from assistant.errors import DeskloopError
+
+APPROVABLE_STATUSES = ("complete", "approved")  # not a partial, failed or declined answer
+
+Scrub = Callable[[str], str]
+Transaction = Callable[[], AbstractContextManager[sqlite3.Connection]]
+Fetch = Callable[..., list[sqlite3.Row]]
+FetchOne = Callable[..., sqlite3.Row | None]
+
+_TURNS_COLUMNS = (
+    "id, conversation_id, role, content, status, created_at, prompt_tokens, completion_tokens,"
+    " first_token_ms, latency_ms, model_id, adapter_version"
+)
+
+
+def add_approved_answers(db: sqlite3.Connection) -> None:
+    """Create approved_answers; rebuild turns so that its status accepts 'approved'.
+
+    SQLite cannot alter a CHECK constraint, so turns is copied into a new table; `migrate`
+    runs this with foreign keys off, so dropping the old table cascades nowhere.
+    """
+    statements = [
+        """CREATE TABLE approved_answers (
+            id INTEGER PRIMARY KEY,
+            question TEXT NOT NULL,
+            answer TEXT NOT NULL,
+            origin TEXT NOT NULL CHECK (origin IN ('good', 'correction')),
+            created_by TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            conversation_id TEXT,
+            turn_id INTEGER UNIQUE REFERENCES turns(id) ON DELETE SET NULL,
+            embedding BLOB,
+            embedding_model TEXT
+        )""",
+        """CREATE TABLE turns_new (
+            id INTEGER PRIMARY KEY,
+            conversation_id TEXT NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+            role TEXT NOT NULL CHECK (role IN ('user', 'assistant')),
+            content TEXT NOT NULL,
+            status TEXT NOT NULL DEFAULT 'complete'
+                CHECK (status IN ('complete', 'cancelled', 'declined', 'error', 'approved')),
+            created_at TEXT NOT NULL,
+            prompt_tokens INTEGER,
+            completion_tokens INTEGER,
+            first_token_ms REAL,
+            latency_ms REAL,
+            model_id TEXT,
+            adapter_version TEXT,
+            approved_id INTEGER
+        )""",
+        f"INSERT INTO turns_new ({_TURNS_COLUMNS}) SELECT {_TURNS_COLUMNS} FROM turns",
+        "DROP TABLE turns",
+        "ALTER TABLE turns_new RENAME TO turns",
+        "CREATE INDEX turns_by_conversation ON turns(conversation_id, id)",
+    ]
+    for statement in statements:
+        db.execute(statement)
+
+
+@dataclass
+class ApprovedAnswer:
+    id: int
+    question: str
+    answer: str
+    origin: str
+    created_by: str
+    created_at: str
+    updated_at: str
+    conversation_id: str | None = None
+    turn_id: int | None = None
+    embedding: bytes | None = None
+    embedding_model: str | None = None
+
+    def to_dict(self) -> dict:
+        data = dict(self.__dict__)
+        del data["embedding"]
+        return data
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+class ApprovedAnswers:
+    """Reads and writes through the store's (locked) fetch and transaction functions."""
+
+    def __init__(
+        self, fetch: Fetch, fetch_one: FetchOne, transaction: Transaction, scrub: Scrub | None
+    ):
+        self._fetch = fetch
+        self._fetch_one = fetch_one
+        self._transaction = transaction
+        self.scrub = scrub
+
+    def entries(self) -> list[ApprovedAnswer]:
+        rows = self._fetch("SELECT * FROM approved_answers ORDER BY id")
+        return [ApprovedAnswer(**dict(row)) for row in rows]
+
+    def get(self, approved_id: int) -> ApprovedAnswer:
+        row = self._fetch_one("SELECT * FROM approved_answers WHERE id = ?", (approved_id,))
+        if row is None:
+            raise DeskloopError(
+                f"no approved answer {approved_id}: 'deskloop approved list' shows them"
+            )
+        return ApprovedAnswer(**dict(row))
+
+    def for_turn(self, turn_id: int) -> ApprovedAnswer | None:
+        row = self._fetch_one("SELECT * FROM approved_answers WHERE turn_id = ?", (turn_id,))
+        return ApprovedAnswer(**dict(row)) if row else None
+
+    def version(self) -> tuple:
+        """Changes whenever a row is added, edited or removed (by any process)."""
+        row = self._fetch_one("SELECT COUNT(*), MAX(id), MAX(updated_at) FROM approved_answers")
+        return tuple(row)
+
+    def update(
+        self, approved_id: int, question: str | None = None, answer: str | None = None
+    ) -> ApprovedAnswer:
+        current = self.get(approved_id)
+        question = self._clean(question, "question") if question is not None else None
+        answer = self._clean(answer, "answer") if answer is not None else None
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE approved_answers SET question = ?, answer = ?, updated_at = ?,"
+                " embedding = CASE WHEN ? THEN NULL ELSE embedding END WHERE id = ?",
+                (
+                    question or current.question,
+                    answer or current.answer,
+                    _now(),
+                    question is not None and question != current.question,
+                    approved_id,
+                ),
+            )
+        return self.get(approved_id)
+
+    def remove(self, approved_id: int) -> ApprovedAnswer:
+        current = self.get(approved_id)
+        with self._transaction() as db:
+            db.execute("DELETE FROM approved_answers WHERE id = ?", (approved_id,))
+        return current
+
+    def save_embedding(self, approved_id: int, model: str, vector: bytes) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE approved_answers SET embedding = ?, embedding_model = ? WHERE id = ?",
+                (vector, model, approved_id),
+            )
+
+    def record_flag(
+        self,
+        db: sqlite3.Connection,
+        turn_id: int,
+        rating: str,
+        correction: str | None,
+        by: str | None = None,
+    ) -> None:
+        """Inside the flag's transaction: approve, re-approve or withdraw the turn's answer."""
+        if self.scrub is None:
+            return
+        question = _first_question(db, turn_id)
+        turn = db.execute("SELECT status, content FROM turns WHERE id = ?", (turn_id,)).fetchone()
+        if rating == "bad" and correction:
+            answer, origin = correction, "correction"
+        elif rating == "good" and turn["status"] in APPROVABLE_STATUSES:
+            answer, origin = turn["content"], "good"
+        else:
+            answer = origin = None
+        if question is None or not answer or not answer.strip():
+            db.execute("DELETE FROM approved_answers WHERE turn_id = ?", (turn_id,))
+            return
+        stamp = _now()
+        db.execute(
+            "INSERT INTO approved_answers (question, answer, origin, created_by, created_at,"
+            " updated_at, conversation_id, turn_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT(turn_id) DO UPDATE SET answer = excluded.answer,"
+            " origin = excluded.origin, created_by = excluded.created_by,"
+            " updated_at = excluded.updated_at",
+            (
+                self.scrub(question["content"].strip()),
+                self.scrub(answer.strip()),
+                origin,
+                by or current_user(),
+                stamp,
+                stamp,
+                question["conversation_id"],
+                turn_id,
+            ),
+        )
+
+    def _clean(self, text: str, what: str) -> str:
+        text = text.strip()
+        if not text:
+            raise DeskloopError(f"the approved {what} cannot be empty")
+        return self.scrub(text) if self.scrub is not None else text
+
+
+def _first_question(db: sqlite3.Connection, answer_turn_id: int) -> sqlite3.Row | None:
+    """The question an answer replies to, when it opens a chat conversation; else None."""
+    return db.execute(
+        "SELECT q.content, q.conversation_id FROM turns a"
+        " JOIN conversations c ON c.id = a.conversation_id AND c.origin = 'chat'"
+        " JOIN turns q ON q.conversation_id = a.conversation_id AND q.role = 'user'"
+        " WHERE a.id = ? AND q.id < a.id"
+        " AND NOT EXISTS (SELECT 1 FROM turns e"
+        "   WHERE e.conversation_id = a.conversation_id AND e.id < q.id)"
+        " AND NOT EXISTS (SELECT 1 FROM turns m"
+        "   WHERE m.conversation_id = a.conversation_id AND m.id > q.id AND m.id < a.id)",
+        (answer_turn_id,),
+    ).fetchone()
+
+
+def current_user() -> str:
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):
+        return "unknown"
