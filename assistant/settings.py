@@ -98,6 +98,24 @@ class TrainingSettings(BaseModel):
         0.005, ge=0, description="How much worse on ROUGE-L a candidate may be and still win."
     )
     seed: int = 42
+    pii_phone_regions: list[str] = Field(
+        ["US", "GB", "DE", "FR", "IN"],
+        min_length=1,
+        description="Countries (ISO 3166 codes) whose numbering plans the PII scrubber checks "
+        "phone numbers written without a + prefix against; each added region also lets more "
+        "digit runs pass as phone numbers.",
+    )
+
+    @field_validator("pii_phone_regions")
+    @classmethod
+    def _known_regions(cls, regions: list[str]) -> list[str]:
+        import phonenumbers
+
+        upper = [r.strip().upper() for r in regions]
+        unknown = [r for r in upper if r not in phonenumbers.SUPPORTED_REGIONS]
+        if unknown:
+            raise ValueError(f"unknown phone region(s) {', '.join(unknown)}; use ISO codes like GB")
+        return upper
 
 
 class Settings(BaseSettings):

@@ -21,7 +21,7 @@ from typing import Any
 
 from tuning.dedup import dedup
 from tuning.formats import FeedbackRow, Source, to_dpo, to_eval, to_kto, to_sft
-from tuning.pii import PII_TYPES, Scrubbed, scrub
+from tuning.pii import DEFAULT_PHONE_REGIONS, PII_TYPES, Scrubbed, scrub
 from tuning.split import EVAL, TRAIN, assign_splits, derive_conversation_id
 
 DEFAULT_NEAR_DUP_THRESHOLD = 0.9
@@ -45,16 +45,17 @@ def build_dataset(
     assignments: Mapping[str, str] | None = None,
     near_dup_threshold: float | None = DEFAULT_NEAR_DUP_THRESHOLD,
     seed: int = 0,
-    pii_region: str = "US",
+    pii_phone_regions: Sequence[str] = DEFAULT_PHONE_REGIONS,
 ) -> DatasetBuild:
     """Build one round's datasets.
 
     ``assignments`` is the split mapping stored after the previous round; store the
     returned ``DatasetBuild.assignments`` for the next. ``seed`` salts the split hash.
+    ``pii_phone_regions`` is the training setting of that name.
     Where feedback and seed rows duplicate each other the feedback row is kept.
     """
     rows, seed_rows = list(rows), list(seed_rows)
-    scrubber = _Scrubber(pii_region)
+    scrubber = _Scrubber(pii_phone_regions)
     prepared = [_with_conversation_id(scrubber.row(r)) for r in [*rows, *seed_rows]]
     deduped = dedup(prepared, key=dedup_key, near_threshold=near_dup_threshold)
     split = assign_splits(
@@ -111,14 +112,14 @@ def dedup_key(row: FeedbackRow) -> tuple[str, str, str]:
 class _Scrubber:
     """Scrubs rows, counting masks; caches texts, as history repeats across turns' rows."""
 
-    def __init__(self, region: str) -> None:
-        self.region = region
+    def __init__(self, regions: Sequence[str]) -> None:
+        self.regions = tuple(regions)
         self.counts: Counter[str] = Counter()
         self._cache: dict[str, Scrubbed] = {}
 
     def text(self, text: str) -> str:
         if text not in self._cache:
-            self._cache[text] = scrub(text, region=self.region)
+            self._cache[text] = scrub(text, regions=self.regions)
         result = self._cache[text]
         self.counts.update(result.counts)
         return result.text

@@ -21,5 +21,10 @@ def export_feedback(settings: Settings, fmt: str) -> tuple[list[dict[str, Any]],
         rows = store_feedback_rows(store)
     finally:
         store.close()
-    build = build_dataset(rows, eval_fraction=0.0, seed=settings.training.seed)
+    build = build_dataset(
+        rows,
+        eval_fraction=0.0,
+        seed=settings.training.seed,
+        pii_phone_regions=settings.training.pii_phone_regions,
+    )
     return getattr(build, FORMATS[fmt]), build.report

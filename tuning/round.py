@@ -43,6 +43,7 @@ def build_round_dataset(
         eval_fraction=settings.training.eval_fraction,
         assignments=store.split_assignments(),
         seed=settings.training.seed,
+        pii_phone_regions=settings.training.pii_phone_regions,
     )
     progress({"event": "dataset", **build.report})
     if not build.train_sft:
