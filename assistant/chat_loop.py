@@ -57,6 +57,13 @@ def answer_once(
 
 
 def _print_footer(result: AnswerResult) -> None:
+    if result.approved is not None:
+        origin = result.approved
+        where = f" in conversation {origin.conversation_id}" if origin.conversation_id else ""
+        err.print(
+            f"[dim]approved answer {origin.id}, approved by {origin.created_by} on "
+            f"{origin.created_at[:10]}{where} (similarity {origin.similarity:.2f})[/]"
+        )
     for source in result.sources:
         err.print(f"[dim]  [{source.n}] {source.title} ({source.source}) {source.score}[/]")
     timings = result.timings

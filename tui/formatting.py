@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from assistant.approved_store import ApprovedAnswer
 from assistant.store import Turn
 
 
@@ -33,6 +34,8 @@ def answer_header(turn: Turn | None, streaming: bool = False) -> str:
         parts.append("⏹ cancelled (partial)")
     elif turn.status == "declined":
         parts.append("declined: no source")
+    elif turn.status == "approved":
+        parts.append("✔ approved answer")
     if turn.rating == "good":
         parts.append("✔ flagged good")
     elif turn.rating == "bad":
@@ -51,3 +54,13 @@ def timing_label(timings: dict) -> str:
     if timings.get("total_s") is not None:
         parts.append(f"total {timings['total_s']:.1f}s")
     return " · ".join(parts)
+
+
+def approved_origin(entry: ApprovedAnswer | None, approved_id: int | None) -> str:
+    """Where an approved answer came from: 'approved #3 · flagged good by ana, 2025-06-01 …'."""
+    if entry is None:
+        return f"approved #{approved_id} (since removed)"
+    how = "flagged good" if entry.origin == "good" else "corrected"
+    when = entry.created_at[:16].replace("T", " ")
+    where = f" · conversation {entry.conversation_id}" if entry.conversation_id else ""
+    return f"approved #{entry.id} · {how} by {entry.created_by}, {when}{where}"

@@ -13,8 +13,10 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, TextArea
 
 from assistant.engine import AnswerResult, AnswerStream
+from assistant.errors import DeskloopError
 from assistant.store import SourceRef, Turn
-from tui.formatting import timing_label
+from tui.formatting import approved_origin, timing_label
+from tui.screens.approved_dialogs import SendEditDialog, SentEdit
 from tui.screens.dialogs import EscalateDialog, SourceDialog
 from tui.screens.flag import FlagDialog, FlagResult
 from tui.services import describe_error
@@ -35,6 +37,7 @@ class ChatScreen(Screen[None]):
         Binding("ctrl+g", "flag_good", "Good"),
         Binding("ctrl+b", "flag_bad", "Bad"),
         Binding("ctrl+o", "copy_answer", "Copy"),
+        Binding("ctrl+t", "edit_answer", "Edit approved", show=False),
         Binding("ctrl+r", "escalate", "Escalate"),
         Binding("ctrl+f", "filter", "Filter", show=False),
         Binding("ctrl+up,alt+up", "select_answer(-1)", "Previous answer", show=False),
@@ -140,6 +143,8 @@ class ChatScreen(Screen[None]):
         ]
         await messages.mount_all(views)
         answers = [v for v in views if isinstance(v, AnswerView)]
+        for answer in answers:
+            self._mark_if_approved(answer)
         self.select(answers[-1] if answers else None)
         messages.scroll_end(animate=False)
         messages.anchor()
@@ -226,6 +231,7 @@ class ChatScreen(Screen[None]):
         if view is not None:
             try:
                 await view.finish(self.store.turn(result.turn_id))
+                self._mark_if_approved(view)
             except Exception as exc:
                 self.notify(describe_error(exc), severity="error")
             if self.selected is view:
@@ -319,9 +325,56 @@ class ChatScreen(Screen[None]):
             self.notify(describe_error(exc), severity="error")
             return
         view.show_turn(turn)
+        self._mark_if_approved(view)
         view.scroll_visible(animate=False)
         detail = " with a correction" if turn.correction else ""
         self.notify(f"Answer #{turn.id} flagged {rating}{detail}.")
+
+    # approved answers
+
+    def _mark_if_approved(self, view: AnswerView) -> None:
+        turn = view.turn
+        if turn is None or turn.status != "approved":
+            return
+        try:
+            entry = self.store.approved.get(turn.approved_id) if turn.approved_id else None
+        except DeskloopError:
+            entry = None
+        view.mark_approved(approved_origin(entry, turn.approved_id))
+
+    def action_edit_answer(self) -> None:
+        view = self._answer_to_flag()
+        if view is None or view.turn is None:
+            return
+        turn = view.turn
+        if turn.status != "approved":
+            self.notify(
+                "Ctrl+T edits an approved answer; correct a generated one with Ctrl+B.",
+                severity="warning",
+            )
+            return
+
+        async def edited(change: SentEdit | None) -> None:
+            if change is None:
+                return
+            try:
+                if change.update_approved and turn.approved_id is not None:
+                    self.store.approved.update(turn.approved_id, answer=change.text)
+                updated = self.store.edit_answer(turn.id, change.text)
+            except Exception as exc:
+                self.notify(describe_error(exc), severity="error")
+                return
+            await view.finish(updated)
+            self._mark_if_approved(view)
+            self.app.copy_to_clipboard(updated.content)
+            also = (
+                f"; approved answer #{turn.approved_id} changed too"
+                if change.update_approved
+                else ""
+            )
+            self.notify(f"Edited answer recorded and copied to the clipboard{also}.")
+
+        self.app.push_screen(SendEditDialog(turn.content, turn.approved_id), edited)
 
     def action_copy_answer(self) -> None:
         view = self.selected

@@ -20,6 +20,7 @@ HELP = """\
 | Ctrl+G | flag the selected answer good |
 | Ctrl+B | flag it bad: pick a reason, correct the answer (Ctrl+L clears it), Ctrl+S saves |
 | Ctrl+O | copy the selected answer |
+| Ctrl+T | edit an approved answer before sending (ticked: the approved one too); copies it |
 | Ctrl+R | escalate the conversation (with a note) |
 | Tab / click, Alt+↑ / Alt+↓ | select an answer; its sources show below, Enter on one reads it |
 
@@ -33,7 +34,8 @@ HELP = """\
 | key | knowledge, training, adapters |
 |---|---|
 | Ctrl+L, path, Enter | ingest that file or folder (tick *tickets* for ticket exports) |
-| Delete | remove the highlighted source (asks first) |
+| Delete | remove the highlighted source or approved answer (asks first) |
+| Enter on an approved answer | edit its question and answer |
 | F6 | reload the list (knowledge base, adapters) |
 | Ctrl+T | start a training round (method and steps as set) |
 | A / R | activate the highlighted adapter / roll back to the previous one |

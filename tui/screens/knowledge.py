@@ -23,6 +23,7 @@ from textual.widgets import (
     Static,
 )
 
+from tui.screens.approved_dialogs import ApprovedEdit, ApprovedEditDialog
 from tui.screens.dialogs import ConfirmDialog
 from tui.services import describe_error, ground_engine, knowledge_base_for
 
@@ -32,7 +33,7 @@ STAGES = {"load": "reading files", "embed": "embedding chunks", "write": "writin
 class KnowledgeScreen(Screen[None]):
     SUB_TITLE = "Knowledge base"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("delete", "remove", "Remove source"),
+        Binding("delete", "remove", "Remove"),
         Binding("ctrl+l", "focus_path", "Path"),
         Binding("f6", "refresh", "Refresh"),
     ]
@@ -63,6 +64,7 @@ class KnowledgeScreen(Screen[None]):
     def __init__(self) -> None:
         super().__init__()
         self.sources: list[Any] = []
+        self.approved: list[Any] = []
         self.ingesting = False
 
     def compose(self) -> ComposeResult:
@@ -78,18 +80,24 @@ class KnowledgeScreen(Screen[None]):
             yield Static("", markup=False, id="ingest-report")
             yield Label("Indexed sources", id="sources-heading")
             yield DataTable(id="knowledge-sources", cursor_type="row", zebra_stripes=True)
+            yield Label("Approved answers", id="approved-heading")
+            yield DataTable(id="approved-answers", cursor_type="row", zebra_stripes=True)
         yield Footer()
 
     def on_mount(self) -> None:
         table = self.query_one("#knowledge-sources", DataTable)
         table.add_columns("chunks", "kind", "source", "title")
+        approved = self.query_one("#approved-answers", DataTable)
+        approved.add_columns("id", "question", "origin", "who", "when")
         self.query_one("#ingest-progress-row").display = False
         self.query_one("#ingest-report").display = False
         self.load_sources()
+        self.load_approved()
 
     def on_screen_resume(self) -> None:
         if not self.ingesting:
             self.load_sources()
+        self.load_approved()
 
     def knowledge_base(self) -> Any:
         app = self.app
@@ -101,6 +109,7 @@ class KnowledgeScreen(Screen[None]):
 
     def action_refresh(self) -> None:
         self.load_sources()
+        self.load_approved()
 
     @work(thread=True, exclusive=True, group="kb-list", exit_on_error=False)
     def load_sources(self) -> None:
@@ -216,6 +225,9 @@ class KnowledgeScreen(Screen[None]):
     # removal
 
     def action_remove(self) -> None:
+        if self.query_one("#approved-answers", DataTable).has_focus:
+            self.remove_approved()
+            return
         table = self.query_one("#knowledge-sources", DataTable)
         if not self.sources or table.cursor_row is None or table.cursor_row >= len(self.sources):
             self.notify("Highlight a source in the table first.", severity="warning")
@@ -238,6 +250,73 @@ class KnowledgeScreen(Screen[None]):
             return
         self.app.call_from_thread(self.notify, f"Removed {removed} chunks of {_short(source)}.")
         self.app.call_from_thread(self.load_sources)
+
+    # approved answers
+
+    def load_approved(self) -> None:
+        try:
+            self.approved = self.app.store.approved.entries()  # type: ignore[attr-defined]
+        except Exception as exc:
+            self.notify(f"Could not list approved answers: {describe_error(exc)}", severity="error")
+            return
+        table = self.query_one("#approved-answers", DataTable)
+        table.clear()
+        for entry in self.approved:
+            how = "flagged good" if entry.origin == "good" else "correction"
+            question = " ".join(entry.question.split())
+            question = question if len(question) <= 60 else question[:57] + "..."
+            table.add_row(entry.id, question, how, entry.created_by, entry.created_at[:10])
+        heading = f"Approved answers: {len(self.approved)} · Enter edit · Delete remove"
+        self.query_one("#approved-heading", Label).update(heading)
+
+    def _highlighted_approved(self) -> Any | None:
+        table = self.query_one("#approved-answers", DataTable)
+        row = table.cursor_row
+        if not self.approved or row is None or row >= len(self.approved):
+            self.notify("Highlight an approved answer first.", severity="warning")
+            return None
+        return self.approved[row]
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        if event.data_table.id != "approved-answers":
+            return
+        entry = self._highlighted_approved()
+        if entry is None:
+            return
+
+        def edited(change: ApprovedEdit | None) -> None:
+            if change is None:
+                return
+            try:
+                self.app.store.approved.update(  # type: ignore[attr-defined]
+                    entry.id, question=change.question, answer=change.answer
+                )
+            except Exception as exc:
+                self.notify(describe_error(exc), severity="error")
+                return
+            self.notify(f"Approved answer #{entry.id} saved.")
+            self.load_approved()
+
+        self.app.push_screen(ApprovedEditDialog(entry.id, entry.question, entry.answer), edited)
+
+    def remove_approved(self) -> None:
+        entry = self._highlighted_approved()
+        if entry is None:
+            return
+
+        def confirmed(yes: bool | None) -> None:
+            if not yes:
+                return
+            try:
+                self.app.store.approved.remove(entry.id)  # type: ignore[attr-defined]
+            except Exception as exc:
+                self.notify(describe_error(exc), severity="error")
+                return
+            self.notify(f"Approved answer #{entry.id} removed; its flag stays for training.")
+            self.load_approved()
+
+        question = f"Stop serving approved answer #{entry.id} ({entry.question[:50]})?"
+        self.app.push_screen(ConfirmDialog(question), confirmed)
 
 
 def _short(path: str) -> str:

@@ -96,6 +96,11 @@ class AnswerView(Vertical, can_focus=True):
         widget.update(f"correction: {correction}" if correction else "")
         widget.display = bool(correction)
 
+    def mark_approved(self, origin: str) -> None:
+        """Served from an approved answer: the header says so, and where it came from."""
+        self.add_class("-approved")
+        self.query_one(".message-header", Label).update(f"{answer_header(self.turn)} · {origin}")
+
     def on_focus(self) -> None:
         self.post_message(self.Selected(self))
 
