@@ -74,6 +74,7 @@ def open_engine(
     adapter_choice: AdapterChoice | None = None,
     grounded: bool = True,
 ) -> ChatEngine:
+    from assistant.answering.grounder import Grounder
     from assistant.grounding import KnowledgeBaseRetriever
     from assistant.hf_model import HFChatModel
 
@@ -81,15 +82,20 @@ def open_engine(
     base = prepare_base_model(settings, progress)
     progress(f"Loading {base.model_id}")
     model = HFChatModel.load(settings, base)
-    retriever = None
+    retriever = grounder = None
     if grounded:
         progress("Opening the knowledge base")
         knowledge_base = open_knowledge_base(settings)
         if not knowledge_base.is_empty():
             retriever = KnowledgeBaseRetriever(knowledge_base)
+            grounder = Grounder(
+                knowledge_base.embedder.embed, settings.answers, knowledge_base.vocabulary
+            )
     store = open_store(settings)
     approved = open_approved_lookup(settings, store)
-    return ChatEngine(model, store, settings, retriever, adapter_choice, approved=approved)
+    return ChatEngine(
+        model, store, settings, retriever, adapter_choice, grounder, approved=approved
+    )
 
 
 def shipped_corpora() -> Path | None:

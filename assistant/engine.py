@@ -6,6 +6,7 @@ method plus token counting for the prompt budget) and an optional Retriever.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 import uuid
@@ -14,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from assistant.answering.citations import check_citations, split_pieces
+from assistant.answering.grounder import Grounder, GroundingPlan
 from assistant.approved import ApprovedLookup, ApprovedMatch
 from assistant.prompt import DECLINE_ANSWER, PromptSource, TokenCounter, build_messages
 from assistant.settings import GenerationSettings, Settings
@@ -39,6 +42,8 @@ class Retriever(Protocol):
         """The k best sources for the conversation's last user message, best first."""
 
 
+PUBLIC_STATUS = {"complete": "answered"}  # the store's name -> the one users see
+
 # Returns the adapter the engine should serve with now: (version or None for base, its folder).
 AdapterChoice = Callable[[], tuple[str | None, Path | None]]
 
@@ -54,6 +59,7 @@ class AnswerResult:
     model_id: str
     adapter: str | None
     timings: dict = field(default_factory=dict)
+    grounding: dict | None = None
     approved: ApprovedMatch | None = None
 
     def to_dict(self) -> dict:
@@ -62,11 +68,12 @@ class AnswerResult:
             "turn_id": self.turn_id,
             "question_turn_id": self.question_turn_id,
             "answer": self.answer,
-            "status": self.status,
+            "status": PUBLIC_STATUS.get(self.status, self.status),
             "sources": [s.to_dict() for s in self.sources],
             "model_id": self.model_id,
             "adapter": self.adapter or "base",
             "timings": self.timings,
+            "grounding": self.grounding,
             "approved": self.approved.origin() if self.approved else None,
         }
 
@@ -78,9 +85,16 @@ def history_messages(turns: list[Turn]) -> list[dict]:
 class AnswerStream:
     """Iterate for the answer's text chunks; `result` holds the recorded turn afterwards."""
 
-    def __init__(self, engine: ChatEngine, question: str, conversation_id: str | None):
+    def __init__(
+        self,
+        engine: ChatEngine,
+        question: str,
+        conversation_id: str | None,
+        history: list[dict] | None = None,
+    ):
         self.engine = engine
         self.question = question
+        self.given_history = history
         self.new_conversation = conversation_id is None
         self.conversation_id = conversation_id or uuid.uuid4().hex[:12]
         self.sources: list[SourceRef] = []
@@ -97,7 +111,9 @@ class AnswerStream:
     def __iter__(self) -> Iterator[str]:
         engine = self.engine
         started = time.perf_counter()
-        history = [] if self.new_conversation else engine.history(self.conversation_id)
+        history = self.given_history
+        if history is None:
+            history = [] if self.new_conversation else engine.history(self.conversation_id)
         adapter = engine.sync_adapter()
         approved = engine.approved_answer(self.question, history)
         if approved is not None:
@@ -109,15 +125,28 @@ class AnswerStream:
         asked = [*history, {"role": "user", "content": self.question}]
         retrieved = engine.retrieve(asked)
         self.sources = [s for s in retrieved if engine.is_relevant(s)]
+        for number, source in enumerate(self.sources, start=1):
+            source.n = number
         if engine.retriever is not None and not self.sources:
-            yield DECLINE_ANSWER
-            record = AnswerRecord(DECLINE_ANSWER, status="declined")
-            self._finish(record, started, first_token=None, adapter=adapter)
+            yield from self._decline(started, adapter, {"reason": "no relevant source"})
             return
-        messages = engine.build_messages(self.question, history, self.sources)
+        plan = engine.plan(asked, self.sources)
+        if plan is not None and not plan.answerable:
+            why = {"reason": "the sources do not answer it", **plan.to_dict()}
+            yield from self._decline(started, adapter, why)
+            return
+        compose = engine.settings.answers.compose
+        if plan is not None and compose == "quote":
+            messages, chunks = None, iter([engine.grounder.quote(plan)])
+        else:
+            shown = self.sources
+            if plan is not None and compose == "model":
+                shown = narrowed_sources(self.sources, engine.grounder.evidence_sources(plan))
+            messages = engine.build_messages(self.question, history, shown)
+            chunks = engine.model.stream(messages, engine.settings.generation, self._cancel)
         parts: list[str] = []
         first_token = None
-        for chunk in engine.model.stream(messages, engine.settings.generation, self._cancel):
+        for chunk in engine.checked_stream(chunks, self.sources):
             if first_token is None and chunk:
                 first_token = time.perf_counter()
             parts.append(chunk)
@@ -126,11 +155,19 @@ class AnswerStream:
         record = AnswerRecord(
             answer,
             status="cancelled" if self._cancel.is_set() else "complete",
-            prompt_tokens=engine.model.count_messages(messages),
+            prompt_tokens=engine.model.count_messages(messages) if messages else None,
             completion_tokens=engine.model.count_text(answer),
             sources=self.sources,
+            grounding=engine.grounding_of(answer, self.sources, plan),
         )
         self._finish(record, started, first_token, adapter)
+
+    def _decline(self, started: float, adapter: str | None, why: dict) -> Iterator[str]:
+        yield DECLINE_ANSWER
+        record = AnswerRecord(
+            DECLINE_ANSWER, status="declined", sources=self.sources, grounding={"declined": why}
+        )
+        self._finish(record, started, first_token=None, adapter=adapter)
 
     def text(self) -> str:
         """Run to the end and return the answer."""
@@ -161,6 +198,7 @@ class AnswerStream:
             sources=record.sources,
             model_id=record.model_id,
             adapter=adapter,
+            grounding=record.grounding,
             timings={
                 "first_token_s": _seconds(record.first_token_ms),
                 "total_s": _seconds(record.latency_ms),
@@ -179,6 +217,7 @@ class ChatEngine:
         settings: Settings,
         retriever: Retriever | None = None,
         adapter_choice: AdapterChoice | None = None,
+        grounder: Grounder | None = None,
         approved: ApprovedLookup | None = None,
     ):
         self.model = model
@@ -186,13 +225,18 @@ class ChatEngine:
         self.settings = settings
         self.retriever = retriever
         self.adapter_choice = adapter_choice
+        self.grounder = grounder
         self.approved = approved
 
-    def ask(self, question: str, conversation_id: str | None = None) -> AnswerStream:
+    def ask(
+        self, question: str, conversation_id: str | None = None, history: list[dict] | None = None
+    ) -> AnswerStream:
+        """Answer ``question`` in a conversation of the store, or after a given ``history``
+        (a conversation held elsewhere, as evaluation has it)."""
         question = question.strip()
         if conversation_id is not None:
             self.store.conversation(conversation_id)  # fails clearly on an unknown id
-        return AnswerStream(self, question, conversation_id)
+        return AnswerStream(self, question, conversation_id, history)
 
     def approved_answer(self, question: str, history: list[dict]) -> ApprovedMatch | None:
         """An approved answer that fits this question, served instead of generating one."""
@@ -211,15 +255,42 @@ class ChatEngine:
         similarity = source.similarity if source.similarity is not None else 1.0
         return similarity >= self.settings.retrieval.min_similarity
 
+    def plan(self, messages: list[dict], sources: list[SourceRef]) -> GroundingPlan | None:
+        if self.grounder is None or not sources:
+            return None
+        return self.grounder.plan(messages, source_texts(sources))
+
+    def checked_stream(self, chunks: Iterator[str], sources: list[SourceRef]) -> Iterator[str]:
+        """The answer a sentence at a time, each with its citations checked."""
+        if self.grounder is None or not sources:
+            yield from chunks
+            return
+        texts = source_texts(sources)
+        pending = ""
+        for chunk in chunks:
+            pending += chunk
+            pieces = split_pieces(pending)
+            if len(pieces) > 1:
+                yield "".join(_checked_piece(p, sep, texts) for p, sep in pieces[:-1])
+                pending = "".join(pieces[-1])
+        if pending.strip():
+            yield _checked_piece(pending, "", texts)
+
+    def grounding_of(
+        self, answer: str, sources: list[SourceRef], plan: GroundingPlan | None
+    ) -> dict | None:
+        if self.grounder is None or not sources:
+            return None
+        checked = self.grounder.check(answer, source_texts(sources))
+        return {**checked.to_dict(), **({"plan": plan.to_dict()} if plan else {})}
+
     def build_messages(
         self, question: str, history: list[dict], sources: list[SourceRef]
     ) -> list[dict]:
         prompt_sources = [
-            PromptSource(n=i, title=s.title or s.source, text=s.text, section=s.section or "")
-            for i, s in enumerate(sources, start=1)
+            PromptSource(n=s.n, title=s.title or s.source, text=s.text, section=s.section or "")
+            for s in sources
         ]
-        for i, source in enumerate(sources, start=1):
-            source.n = i
         return build_messages(
             question,
             history,
@@ -236,6 +307,20 @@ class ChatEngine:
             if version != self.model.adapter_version:
                 self.model.use_adapter(version, path)
         return self.model.adapter_version
+
+
+def source_texts(sources: list[SourceRef]) -> dict[int, str]:
+    return {s.n: s.text for s in sources}
+
+
+def narrowed_sources(sources: list[SourceRef], texts: dict[int, str]) -> list[SourceRef]:
+    """The sources that hold evidence, each with its evidence only (numbers kept)."""
+    return [dataclasses.replace(s, text=texts[s.n]) for s in sources if s.n in texts]
+
+
+def _checked_piece(piece: str, separator: str, texts: dict[int, str]) -> str:
+    checked = check_citations(piece, texts).text
+    return checked + separator if checked else separator
 
 
 def _seconds(ms: float | None) -> float | None:

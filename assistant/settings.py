@@ -82,6 +82,37 @@ class RetrievalSettings(BaseModel):
         return overlap
 
 
+class AnswerSettings(BaseModel):
+    compose: Literal["quote", "model", "free"] = Field(
+        "quote",
+        description="How an answer is written: 'quote' gives the source sentences that answer "
+        "the question, cited; 'model' has the model write from those sentences only; 'free' "
+        "gives the model the whole sources (the path before evidence selection).",
+    )
+    max_words: int = Field(
+        60, ge=5, le=400, description="Word budget of the evidence an answer is built from."
+    )
+    min_coverage: float = Field(
+        0.3,
+        ge=0.0,
+        le=1.0,
+        description="Share of the question's key words the sources must contain, else decline.",
+    )
+    max_unknown_words: int = Field(
+        1,
+        ge=0,
+        description="Decline when more of the question's key words than this appear nowhere "
+        'in the knowledge base ("Bitcoin", "CarPlay").',
+    )
+    min_evidence: float = Field(
+        0.45,
+        ge=-1.0,
+        le=2.0,
+        description="Score the best evidence sentence must reach (similarity plus word "
+        "overlap), else decline.",
+    )
+
+
 class TrainingSettings(BaseModel):
     method: Literal["qlora", "lora"] = "qlora"
     max_steps: int = Field(60, ge=1)
@@ -160,6 +191,7 @@ class Settings(BaseSettings):
     generation: GenerationSettings = GenerationSettings()
     prompt: PromptSettings = PromptSettings()
     retrieval: RetrievalSettings = RetrievalSettings()
+    answers: AnswerSettings = AnswerSettings()
     training: TrainingSettings = TrainingSettings()
 
     @classmethod

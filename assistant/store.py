@@ -6,6 +6,7 @@ finished or cancelled, so a process killed mid-answer leaves no half-written row
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 import uuid
@@ -103,12 +104,26 @@ def _add_feedback_imports(db: sqlite3.Connection) -> None:
     )
 
 
+def _add_turn_grounding(db: sqlite3.Connection) -> None:
+    # Per answer: which sources it cites, each sentence's support, why it was declined.
+    _run_script(
+        db,
+        """
+        CREATE TABLE turn_grounding (
+            turn_id INTEGER PRIMARY KEY REFERENCES turns(id) ON DELETE CASCADE,
+            data TEXT NOT NULL
+        );
+        """,
+    )
+
+
 # Append only: a released database has run every migration up to its user_version.
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _create_core_tables,
     _add_escalation,
     _add_feedback_imports,
     add_approved_answers,
+    _add_turn_grounding,
 ]
 
 
@@ -117,8 +132,9 @@ CONVERSATION_SELECT = (
     " FROM conversations c"
 )
 TURN_SELECT = (
-    "SELECT t.*, f.rating, f.reason, f.correction FROM turns t"
+    "SELECT t.*, f.rating, f.reason, f.correction, g.data AS grounding FROM turns t"
     " LEFT JOIN feedback f ON f.turn_id = t.id"
+    " LEFT JOIN turn_grounding g ON g.turn_id = t.id"
 )
 
 
@@ -161,6 +177,7 @@ class Turn:
     rating: str | None = None
     reason: str | None = None
     correction: str | None = None
+    grounding: dict | None = None
     approved_id: int | None = None  # the approved answer this turn was served from
 
     def to_dict(self) -> dict:
@@ -197,6 +214,7 @@ class AnswerRecord:
     model_id: str | None = None
     adapter_version: str | None = None
     sources: list[SourceRef] = field(default_factory=list)
+    grounding: dict | None = None
     approved_id: int | None = None
 
 
@@ -338,6 +356,11 @@ class Store:
                     for s in answer.sources
                 ],
             )
+            if answer.grounding is not None:
+                db.execute(
+                    "INSERT INTO turn_grounding (turn_id, data) VALUES (?, ?)",
+                    (answer_id, json.dumps(answer.grounding)),
+                )
             db.execute(
                 "UPDATE conversations SET updated_at = ? WHERE id = ?", (stamp, conversation_id)
             )
@@ -348,7 +371,7 @@ class Store:
             TURN_SELECT + " WHERE t.conversation_id = ? ORDER BY t.id",
             (conversation_id,),
         )
-        turns = [Turn(**dict(row)) for row in rows]
+        turns = [_turn(row) for row in rows]
         self._attach_sources(turns)
         return turns
 
@@ -361,7 +384,7 @@ class Store:
             raise DeskloopError(
                 f"no turn {turn_id}: 'deskloop history --json' lists conversations and turn ids"
             )
-        turn = Turn(**dict(row))
+        turn = _turn(row)
         self._attach_sources([turn])
         return turn
 
@@ -410,7 +433,7 @@ class Store:
 
     def flagged_turns(self) -> list[Turn]:
         rows = self._fetchall(TURN_SELECT + " WHERE f.rating IS NOT NULL ORDER BY t.id")
-        turns = [Turn(**dict(row)) for row in rows]
+        turns = [_turn(row) for row in rows]
         self._attach_sources(turns)
         return turns
 
@@ -463,6 +486,13 @@ def migrate(db: sqlite3.Connection) -> int:
     finally:
         db.execute(f"PRAGMA foreign_keys={'ON' if foreign_keys else 'OFF'}")
     return len(MIGRATIONS)
+
+
+def _turn(row: sqlite3.Row) -> Turn:
+    data = dict(row)
+    if data.get("grounding"):
+        data["grounding"] = json.loads(data["grounding"])
+    return Turn(**data)
 
 
 def _title_from(text: str) -> str:

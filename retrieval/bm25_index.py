@@ -122,6 +122,11 @@ class BM25Index:
         )
         self._snapshot = _snapshot(stamp, ids, kinds, products, retriever, titles)
 
+    def vocabulary(self) -> frozenset[str]:
+        """Every stemmed word of the indexed chunks (the stemmer of `tokenize`)."""
+        retriever = self._snapshot.retriever
+        return frozenset(retriever.vocab_dict) if retriever is not None else frozenset()
+
     def named_titles(self, parts: Sequence[tuple[str, float]]) -> dict[str, float]:
         """{title: weight}: the indexed titles that work as names, found in weighted texts."""
         return self._snapshot.titles.mentions(parts)

@@ -75,6 +75,12 @@ class KnowledgeBase:
             query, k=k, kind=kind, product=product
         )
 
+    def vocabulary(self) -> frozenset[str]:
+        """The stemmed words of everything indexed: what the knowledge base can speak about."""
+        with self._lock:
+            self._refresh_bm25()
+        return self._bm25.vocabulary()
+
     def sources(self) -> list[SourceInfo]:
         """Indexed sources. A manual's title is its document title; a record file's, its name."""
         chunks: Counter[str] = Counter()

@@ -1,0 +1,1 @@
+"""The answer layer: evidence picked from the sources, answerability, citations checked by code."""
