@@ -123,7 +123,7 @@ def run(argv: Sequence[str]) -> dict[str, Any]:
     test_result = by_source(scorer, test, threshold, "full")
     return {
         "benchmark": "approved",
-        "command": "python -m bench approved " + " ".join(argv),
+        "command": " ".join(["python -m bench approved", *argv]),
         "machine": describe_machine(),
         "embedder": embedder.label,
         "seconds": round(time.perf_counter() - started, 1),
@@ -146,12 +146,27 @@ def run(argv: Sequence[str]) -> dict[str, Any]:
             }
             for guard in GUARDS
         },
+        "accepted_by_how_at_threshold": _accepted_by_how(scorer, pairs, threshold),
         "test_curve": {str(t): scorer.measure(test, t, "full") for t in GRID[::4] if t >= 0.8},
         "targets": TARGETS,
         "met": {
             "precision": (test_result["all"]["precision"] or 0) >= TARGETS["precision"],
             "recall": (test_result["all"]["recall"] or 0) >= TARGETS["recall"],
         },
+    }
+
+
+def _accepted_by_how(scorer: Scorer, pairs: list[Pair], threshold: float) -> dict[str, dict]:
+    """Dev and test together: how many pairs of each making each guard accepts."""
+    groups: dict[str, list[Pair]] = {}
+    for p in pairs:
+        groups.setdefault(f"{p.source}/{p.kind}/{p.how}", []).append(p)
+    return {
+        name: {
+            "pairs": len(group),
+            **{g: sum(scorer.accepted(p, threshold, g) for p in group) for g in GUARDS},
+        }
+        for name, group in sorted(groups.items())
     }
 
 
