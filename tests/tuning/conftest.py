@@ -45,7 +45,7 @@ def tiny_settings(tiny_model_dir, monkeypatch):
     monkeypatch.setenv("DESKLOOP_GENERATION__MAX_NEW_TOKENS", "6")
     monkeypatch.setenv("DESKLOOP_TRAINING__BATCH_SIZE", "2")
     monkeypatch.setenv("DESKLOOP_TRAINING__GRAD_ACCUM", "1")
-    monkeypatch.setenv("DESKLOOP_TRAINING__MAX_LENGTH", "256")
+    monkeypatch.setenv("DESKLOOP_TRAINING__MAX_LENGTH", "384")  # the policy and sources fit
     monkeypatch.setenv("DESKLOOP_TRAINING__LORA_R", "4")
     monkeypatch.setenv("DESKLOOP_TRAINING__LORA_ALPHA", "8")
     monkeypatch.setenv("DESKLOOP_TRAINING__LEARNING_RATE", "0.01")

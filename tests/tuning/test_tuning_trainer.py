@@ -60,12 +60,14 @@ def test_training_records_use_the_serving_layout(tiny_settings, tiny_model_dir):
     from assistant.hf_model import load_tokenizer
 
     records = training_records(
-        sft_records(1), load_tokenizer(str(tiny_model_dir)), tiny_settings, 256
+        sft_records(1), load_tokenizer(str(tiny_model_dir)), tiny_settings, 384
     )
 
     prompt = records[0]["prompt"]
     assert prompt[0] == {"role": "system", "content": SYSTEM_POLICY}
-    assert prompt[-1]["content"].startswith("Sources:\n[1] Account > Password\nUse Security.")
+    assert prompt[-1]["content"].startswith(
+        "Sources:\n<source>\n[1] Account > Password\nUse Security.\n</source>"
+    )
     assert prompt[-1]["content"].endswith("Customer question: How do I reset my password 0?")
     assert records[0]["completion"][0]["role"] == "assistant"
 
