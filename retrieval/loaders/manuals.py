@@ -24,6 +24,15 @@ _HTML_BLOCKS = (
     "ul", "ol", "dl", "dt", "dd", "h4", "h5", "h6", "header", "footer", "main", "aside",
 )  # fmt: skip
 _HTML_CELLS = ("td", "th")
+# Declarations that keep an element's text off the rendered page: a reader never sees it, so
+# it is not indexed (a common way to plant instructions for an assistant in a page).
+_HIDING = re.compile(
+    r"(?:^|[;{])\s*(?:display\s*:\s*none|visibility\s*:\s*(?:hidden|collapse)"
+    r"|(?:font-size|opacity)\s*:\s*0(?:\.0*)?(?:[a-z]+|%)?)\s*(?:!important\s*)?(?=;|}|$)",
+    re.IGNORECASE,
+)
+_CSS_RULE = re.compile(r"([^{}]+)\{([^{}]*)\}")
+_CLASS_SELECTOR = re.compile(r"^\s*[a-z0-9_-]*\.([a-z0-9_-]+)\s*$", re.IGNORECASE)
 _RST_ADORNMENT = re.compile(r"^([=\-`:'\"~^_*+#<>.!$%&(),/;?@\[\]{|}])\1+\s*$")
 
 
@@ -98,7 +107,10 @@ def load_plain_text(path: Path, data: bytes) -> LoadedDocument:
 def load_html(path: Path, data: bytes) -> LoadedDocument:
     decoded = decode_text(data)
     soup = BeautifulSoup(decoded.text, "html.parser")
+    hidden_classes = _hidden_classes(soup)
     for tag in soup.find_all(_HTML_DROPPED):
+        tag.decompose()
+    for tag in soup.find_all(lambda t: _is_hidden(t, hidden_classes)):
         tag.decompose()
     page_title = soup.title.get_text(" ", strip=True) if soup.title else ""
     if soup.title:
@@ -134,6 +146,29 @@ def load_html(path: Path, data: bytes) -> LoadedDocument:
             body.append(line)
     flush()
     return _document(path, page_title or first_heading, sections, decoded.warning)
+
+
+def _hidden_classes(soup: BeautifulSoup) -> frozenset[str]:
+    """Classes a page's own style sheets hide (".visually-hidden { display: none }")."""
+    hidden: set[str] = set()
+    for style in soup.find_all("style"):
+        for selectors, body in _CSS_RULE.findall(style.get_text()):
+            if _HIDING.search(body):
+                for selector in selectors.split(","):
+                    match = _CLASS_SELECTOR.match(selector)
+                    if match:
+                        hidden.add(match.group(1).lower())
+    return frozenset(hidden)
+
+
+def _is_hidden(tag, hidden_classes: frozenset[str]) -> bool:
+    if tag.decomposed or tag.attrs is None:
+        return False
+    if tag.has_attr("hidden") or str(tag.get("aria-hidden", "")).lower() == "true":
+        return True
+    if _HIDING.search(str(tag.get("style", ""))):
+        return True
+    return any(name.lower() in hidden_classes for name in tag.get("class", []))
 
 
 def load_pdf(path: Path, data: bytes) -> LoadedDocument:
