@@ -128,6 +128,15 @@ class TrainingSettings(BaseModel):
     promotion_margin: float = Field(
         0.005, ge=0, description="How much worse on ROUGE-L a candidate may be and still win."
     )
+    guard_margin: float = Field(
+        0.05,
+        ge=0,
+        description="How much worse on support, valid citations and declining correctly a "
+        "candidate may be and still win.",
+    )
+    min_eval_rows: int = Field(
+        20, ge=1, description="The gate promotes nothing on fewer eval rows than this."
+    )
     seed: int = 42
     pii_phone_regions: list[str] = Field(
         ["US", "GB", "DE", "FR", "IN"],

@@ -100,6 +100,12 @@ class KnowledgeBase:
             for source, count in sorted(chunks.items())
         ]
 
+    def record_ids(self) -> frozenset[str]:
+        """The record id of every indexed chunk (a ticket's id; a manual section's own)."""
+        return frozenset(
+            str(m["record_id"]) for m in self._store.all_metadatas() if m.get("record_id")
+        )
+
     def remove(self, source: str) -> int:
         """Delete every chunk of ``source``; returns how many were removed."""
         with self._lock:

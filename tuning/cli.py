@@ -15,10 +15,18 @@ import typer
 
 from assistant.cli_output import err, out, print_json
 from assistant.errors import DeskloopError
-from assistant.settings import Settings, load_settings
+from assistant.settings import load_settings
 from tuning.progress_view import ProgressView
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
+SHOWN_METRICS = (
+    "rouge_l",
+    "token_f1",
+    "support",
+    "citations_all_valid",
+    "declined_unanswerable",
+    "declined_answerable",
+)
 
 
 class Method(StrEnum):
@@ -98,18 +106,25 @@ def _print_comparison(summary: dict[str, Any]) -> None:
     table.add_column("metric")
     table.add_column(f"before ({summary['before']['adapter']})", justify="right")
     table.add_column(f"after ({summary['after']['adapter']})", justify="right")
-    for metric in ("rouge_l", "token_f1", "declined_answerable_rate", "decline_rate_unanswerable"):
-        table.add_row(
-            metric, _fmt(summary["before"].get(metric)), _fmt(summary["after"].get(metric))
-        )
+    shipped = summary["shipped_eval"]
+    if "candidate" in shipped:
+        table.add_column("shipped eval: base", justify="right")
+        table.add_column("shipped eval: after", justify="right")
+    for metric in SHOWN_METRICS:
+        cells = [summary["before"].get(metric), summary["after"].get(metric)]
+        if "candidate" in shipped:
+            cells += [shipped["base"].get(metric), shipped["candidate"].get(metric)]
+        table.add_row(metric, *(_fmt(c) for c in cells))
     out.print(table)
+    if "candidate" not in shipped:
+        out.print(f"shipped eval not run: {shipped['note']}")
     t = summary["training"]
     out.print(
         f"trained {t['global_step']} steps in {t['wall_s']} s ({t['tokens_per_s']} tokens/s, "
         f"peak {t['peak_memory_mb']} MB), loss {t['first_loss']} -> {t['last_loss']}"
     )
     verdict = "promoted" if summary["promoted"] else "kept out of service"
-    out.print(f"{summary['version']} {verdict}: {summary['decision']['reason']}")
+    out.print(f"{summary['version']} {verdict}: {summary['decision']['reason']}", markup=False)
     out.print(f"in service: {summary['active']}")
 
 
@@ -136,36 +151,19 @@ def eval_command(
     from tuning.evaluate import evaluate_file
 
     _quiet()
-    current = load_settings()
-    retriever = _knowledge_base_retriever(current) if retrieve else None
     with ProgressView() as view:
-        result = evaluate_file(current, file, adapter, retriever, max_new_tokens, limit, view)
+        result = evaluate_file(
+            load_settings(), file, adapter, retrieve, max_new_tokens, limit, view
+        )
     if as_json:
         print_json(result)
         return
-    out.print(f"{result['file']} with {result['adapter']} ({result['base_model']})")
+    out.print(
+        f"{result['file']} with {result['adapter']} ({result['base_model']}, "
+        f"served {result['served_form']})"
+    )
     for key, value in result["metrics"].items():
         out.print(f"{key:>26}: {value}")
-
-
-def _knowledge_base_retriever(settings: Settings):
-    """Sources as serving finds them (top k, relevant ones only); None without an index."""
-    if not settings.paths.index.exists():
-        return None
-    from assistant.app import open_knowledge_base
-    from assistant.grounding import KnowledgeBaseRetriever
-
-    retriever = KnowledgeBaseRetriever(open_knowledge_base(settings))
-    options = settings.retrieval
-
-    def retrieve(messages: list[dict]) -> list[dict]:
-        hits = retriever.retrieve(messages, options.top_k)
-        relevant = [
-            h for h in hits if h.similarity is None or h.similarity >= options.min_similarity
-        ]
-        return [h.to_dict() for h in relevant]
-
-    return retrieve
 
 
 adapters_app = typer.Typer(
@@ -197,9 +195,15 @@ def adapters_list(as_json: JsonOption = False) -> None:
             f"{mark} {v['version']}  {v.get('created_at', '')[:16]}  "
             f"rouge_l {_fmt(metrics.get('rouge_l'))}  token_f1 {_fmt(metrics.get('token_f1'))}  "
             f"parent {v.get('parent') or 'base'}  "
-            f"{'promoted' if decision.get('promote') else 'not promoted'}"
+            f"{_verdict(decision)}"
         )
     out.print(f"in service: {registry.active() or 'base'}")
+
+
+def _verdict(decision: dict[str, Any]) -> str:
+    if not decision:
+        return "no gate decision"
+    return "passed the gate" if decision.get("promote") else "rejected by the gate"
 
 
 @adapters_app.command("show")
@@ -216,12 +220,23 @@ def adapters_show(
 
 @adapters_app.command("promote")
 def adapters_promote(
-    version: Annotated[str, typer.Argument(help="e.g. v0001")], as_json: JsonOption = False
+    version: Annotated[str, typer.Argument(help="e.g. v0001")],
+    force: Annotated[
+        bool, typer.Option("--force", help="Promote a version the promotion gate rejected.")
+    ] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Put an adapter in service (running chats switch to it at their next answer)."""
     registry = _registry()
     previous = registry.active()
-    active = registry.promote(version)
+    rejection = registry.rejection(version)
+    active = registry.promote(version, force=force)
+    forced = rejection is not None and active != previous
+    if as_json:
+        print_json({"previous": previous or "base", "active": active or "base", "forced": forced})
+        return
+    if forced:
+        err.print(f"{active} was rejected by the promotion gate: {rejection}", markup=False)
     _report_switch(previous, active, as_json)
 
 

@@ -9,6 +9,9 @@ Layout under ``root``::
 Every change is written to a temporary name, fsynced and then renamed into place, so a
 crash at any moment leaves either the old or the new state, never a mix. A version
 folder appears only once complete; ``active.json`` is replaced, never edited.
+
+A version the promotion gate rejected (its metadata's ``decision``) is promoted only when
+forced; the forced promotion is added to its metadata.
 """
 
 from __future__ import annotations
@@ -46,6 +49,15 @@ def normalize_version(name: str) -> str:
     return f"v{int(match.group(1)):04d}"
 
 
+class RejectedAdapterError(DeskloopError):
+    def __init__(self, version: str, reason: str):
+        super().__init__(
+            f"the promotion gate rejected {version} ({reason}); pass --force to promote it anyway"
+        )
+        self.version = version
+        self.reason = reason
+
+
 class AdapterRegistry:
     def __init__(self, root: str | Path):
         self.root = Path(root)
@@ -81,6 +93,13 @@ class AdapterRegistry:
 
     def list(self) -> list[dict[str, Any]]:
         return [self.show(v) for v in self.versions()]
+
+    def rejection(self, version: str) -> str | None:
+        """Why the promotion gate rejected ``version``; None if it passed (or predates it)."""
+        decision = self.show(version).get("decision") or {}
+        if decision.get("promote", True):
+            return None
+        return str(decision.get("reason") or "no reason recorded")
 
     def active(self) -> str | None:
         """The version in service, or None for the base model."""
@@ -149,19 +168,33 @@ class AdapterRegistry:
             _fsync_dir(self.root)
         return version
 
-    def promote(self, version: str) -> str:
-        """Make ``version`` the adapter in service; the one it replaces goes on the history."""
+    def promote(self, version: str, force: bool = False) -> str:
+        """Make ``version`` the adapter in service; the one it replaces goes on the history.
+
+        A version the gate rejected needs ``force`` (RejectedAdapterError otherwise).
+        """
         path = self.path_of(version)
         for name in PEFT_FILES:
             if not (path / name).is_file():
                 raise DeskloopError(f"adapter {path.name} lacks {name}: it cannot be served")
+        rejection = self.rejection(path.name)
+        if rejection is not None and not force:
+            raise RejectedAdapterError(path.name, rejection)
         with self._locked():
             pointer = self._read_pointer()
             if pointer["version"] == path.name:
                 return path.name
+            if rejection is not None:
+                self._record_forced(path, rejection)
             history = [*pointer["history"], pointer["version"]]
             self._write_pointer(path.name, history)
         return path.name
+
+    def _record_forced(self, path: Path, rejection: str) -> None:
+        metadata = json.loads((path / METADATA_FILE).read_text(encoding="utf-8"))
+        forced = {"at": datetime.now(UTC).isoformat(timespec="seconds"), "rejection": rejection}
+        metadata["forced_promotions"] = [*metadata.get("forced_promotions", []), forced]
+        _write_atomic(path / METADATA_FILE, json.dumps(metadata, indent=2, default=str))
 
     def rollback(self) -> str | None:
         """Serve the previously active adapter again (the base when there was none)."""

@@ -18,7 +18,7 @@ from assistant.store import Store
 from tuning.dataset import DatasetBuild, build_dataset, write_build, write_json
 from tuning.events import EventLog, Progress, ignore
 from tuning.feedback_rows import store_feedback_rows
-from tuning.gate import decide
+from tuning.gate import Margins, decide
 from tuning.registry import AdapterRegistry
 from tuning.seed import read_ticket_seeds
 from tuning.trainer import RUN_FILE, TrainConfig, train_adapter
@@ -26,7 +26,6 @@ from tuning.trainer import RUN_FILE, TrainConfig, train_adapter
 DEFAULT_SEEDS = Path(__file__).resolve().parents[1] / "corpora" / "tickets" / "tickets.csv"
 # Below this many trainable feedback rows, resolved tickets are added as seed examples.
 MIN_FEEDBACK_ROWS = 50
-CANDIDATE = "candidate"
 
 
 def build_round_dataset(
@@ -67,7 +66,8 @@ def run_round(
 ) -> dict[str, Any]:
     """Run a round end to end and return its summary."""
     from assistant.model_prep import prepare_base_model
-    from tuning.evaluate import EvalModel, evaluate_examples, example_from_record
+    from tuning.evaluate import example_from_record
+    from tuning.round_eval import evaluate_round
 
     progress({"event": "stage", "stage": "dataset"})
     store = Store(settings.paths.database)
@@ -91,17 +91,29 @@ def run_round(
     registry = AdapterRegistry(settings.paths.adapters)
     incumbent = registry.active()
     examples = [example_from_record(r) for r in build.eval][:eval_limit]
-    model = EvalModel.load(settings, base)
-    model.add_adapter(CANDIDATE, trained.adapter_dir)
-    if incumbent is not None:
-        model.add_adapter(incumbent, registry.path_of(incumbent))
-    before = evaluate_examples(
-        model, incumbent, examples, settings, None, max_new_tokens, log, incumbent or "base"
+    evaluation = evaluate_round(
+        settings,
+        base,
+        trained.adapter_dir,
+        incumbent,
+        registry.path_of(incumbent) if incumbent else None,
+        examples,
+        eval_limit,
+        max_new_tokens,
+        log,
     )
-    after = evaluate_examples(
-        model, CANDIDATE, examples, settings, None, max_new_tokens, log, CANDIDATE
+    write_json(trained.run_dir / "evaluation.json", evaluation.to_dict(with_rows=True))
+    before, after = evaluation.before, evaluation.after
+    decision = decide(
+        after.metrics,
+        before.metrics,
+        Margins.from_settings(settings.training),
+        len(examples),
+        incumbent or "base",
+        evaluation.shipped,
+        evaluation.shipped_note,
     )
-    decision = decide(after.metrics, before.metrics, settings.training.promotion_margin)
+    shipped_eval = evaluation.shipped_summary()
 
     metadata = {
         "base_model": {"model_id": base.model_id, "sha256": base.sha256},
@@ -114,6 +126,8 @@ def run_round(
         "training": {"config": config.to_dict(), **trained.metrics},
         "metrics": after.metrics,
         "compared_with": {"adapter": incumbent or "base", "metrics": before.metrics},
+        "shipped_eval": shipped_eval,
+        "served_form": evaluation.served_form,
         "parent": incumbent,
         "decision": decision.to_dict(),
         "run_id": trained.run_id,
@@ -130,6 +144,8 @@ def run_round(
         "decision": decision.to_dict(),
         "before": {"adapter": incumbent or "base", **before.metrics},
         "after": {"adapter": version, **after.metrics},
+        "shipped_eval": shipped_eval,
+        "served_form": evaluation.served_form,
         "training": trained.metrics,
         "dataset": build.report,
     }

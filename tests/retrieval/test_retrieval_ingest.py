@@ -168,3 +168,4 @@ def test_record_ids_are_unique_per_chunk(kb: KnowledgeBase, tmp_path: Path) -> N
     kb.ingest([write_tickets_csv(tmp_path / "tickets.csv")], tickets=True)
     record_ids = Counter(metadata["record_id"] for metadata in kb._store.all_metadatas())
     assert record_ids == {"T-1001": 1, "T-1002": 1, "T-1003": 1}
+    assert kb.record_ids() == {"T-1001", "T-1002", "T-1003"}

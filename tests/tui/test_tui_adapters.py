@@ -9,6 +9,7 @@ from training_fixtures import adapter_metadata, fake_adapter
 
 from tui.screens.adapters import AdaptersScreen
 from tui.screens.chat import ChatScreen
+from tui.screens.dialogs import ConfirmDialog
 from tuning.registry import AdapterRegistry
 
 
@@ -74,3 +75,36 @@ async def test_rollback_with_nothing_to_roll_back_is_a_warning(make_app, setting
         await pilot.press("r")
         assert any("nothing to roll back" in str(n.message) for n in app._notifications)
         assert "no adapters yet" in str(app.screen.query_one("#adapters-active").render())
+
+
+async def test_activating_a_rejected_version_asks_first_with_the_gate_reason(
+    make_app, settings, tmp_path
+):
+    registry = AdapterRegistry(settings.paths.adapters)
+    reason = "worse: support 0.6000 vs 0.8000 of base on the eval split (margin 0.05)"
+    metadata = adapter_metadata(0.35, None, 40)
+    metadata["decision"] = {"promote": False, "reason": reason}
+    registry.register(fake_adapter(tmp_path / "candidate"), metadata)
+    app = make_app(adapter_choice=registry.active_choice)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f5")
+        await wait_until(pilot, lambda: isinstance(app.screen, AdaptersScreen))
+        screen = app.screen
+        table = screen.query_one("#adapters-table", DataTable)
+        await wait_until(pilot, lambda: table.row_count == 1)
+        table.focus()
+
+        await pilot.press("a")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+        question = str(app.screen.query_one(".dialog-title").render())
+        assert "rejected v0001" in question and reason in question
+        await pilot.press("n")
+        await wait_until(pilot, lambda: app.screen is screen)
+        assert registry.active() is None
+
+        await pilot.press("a")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+        await pilot.press("y")
+        await wait_until(pilot, lambda: table.get_row_at(0)[0] == "●")
+    assert registry.active() == "v0001"
+    assert registry.show("v0001")["forced_promotions"][0]["rejection"] == reason

@@ -57,7 +57,20 @@ def test_train_then_list_rollback_and_eval(tiny_settings, feedback_file, tmp_pat
     listed = run("adapters", "list", "--json")
     assert [a["version"] for a in listed["adapters"]] == [summary["version"]] == ["v0001"]
     assert listed["adapters"][0]["training"]["global_step"] == 2
-    run("adapters", "promote", "v0001", "--json")
+    # 12 imported rows leave fewer eval rows than training.min_eval_rows: the gate rejects
+    assert not summary["promoted"] and "too few eval rows" in summary["decision"]["reason"]
+
+    refused = CliRunner().invoke(app, ["adapters", "promote", "v0001", "--json"])
+    assert refused.exit_code != 0 and refused.stdout == ""
+    message = str(refused.exception)
+    assert "\n" not in message and "too few eval rows" in message and "--force" in message
+    assert run("adapters", "list", "--json")["active"] == "base"
+
+    forced = run("adapters", "promote", "v0001", "--force", "--json")
+    assert forced == {"previous": "base", "active": "v0001", "forced": True}
+    shown = run("adapters", "show", "v0001", "--json")
+    assert shown["decision"]["promote"] is False and shown["active"] is True
+    assert shown["forced_promotions"][0]["rejection"] == summary["decision"]["reason"]
     assert run("adapters", "rollback", "--json") == {"previous": "v0001", "active": "base"}
 
     questions = tmp_path / "eval.jsonl"
@@ -70,6 +83,8 @@ def test_train_then_list_rollback_and_eval(tiny_settings, feedback_file, tmp_pat
     result = run("eval", str(questions), "--adapter", "v0001", "--no-retrieve", "--json")
     assert result["adapter"] == "v0001" and result["metrics"]["examples"] == 2
     assert result["metrics"]["unanswerable"] == 1 and len(result["rows"]) == 2
+    assert {"support", "citations_all_valid", "declined_answerable"} <= set(result["metrics"])
+    assert result["served_form"] and result["retrieval"] is False
 
 
 def test_errors_say_what_to_do(tiny_settings, tmp_path):

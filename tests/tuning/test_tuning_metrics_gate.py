@@ -2,9 +2,10 @@ from __future__ import annotations
 
 import pytest
 
+from assistant.engine import AnswerResult
 from assistant.prompt import DECLINE_ANSWER
-from tuning.evaluate import EvalExample, example_from_record, score
-from tuning.gate import decide
+from assistant.store import SourceRef
+from tuning.evaluate import EvalExample, example_from_record, metrics_of, scored_row
 from tuning.metrics import declines, rouge_l, token_f1
 
 
@@ -37,7 +38,12 @@ def test_declines(answer, expected):
     assert declines(answer) is expected
 
 
-def test_score_splits_answerable_and_unanswerable_rows():
+def answered(text: str, sources: list[SourceRef] = ()) -> AnswerResult:
+    status = "declined" if text == DECLINE_ANSWER else "complete"
+    return AnswerResult("c", 2, 1, text, status, list(sources), "scripted", None)
+
+
+def test_scores_split_answerable_and_unanswerable_rows():
     examples = [
         EvalExample([{"role": "user", "content": "q1"}], "reset the hub", answerable=True),
         EvalExample([{"role": "user", "content": "q2"}], "refunds take five days"),
@@ -46,12 +52,32 @@ def test_score_splits_answerable_and_unanswerable_rows():
     ]
     answers = ["reset the hub", "I don't know.", DECLINE_ANSWER, "Sure, it costs $5."]
 
-    metrics = score(examples, answers).metrics
+    rows = [scored_row(e, answered(a), 0.1) for e, a in zip(examples, answers, strict=True)]
+    metrics = metrics_of(rows)
 
     assert metrics["rouge_l"] == pytest.approx(0.5) and metrics["scored"] == 2
-    assert metrics["unanswerable"] == 2
-    assert metrics["decline_rate_unanswerable"] == 0.5
-    assert metrics["declined_answerable_rate"] == 0.5
+    assert metrics["unanswerable"] == 2 and metrics["examples"] == 4
+    assert metrics["declined_unanswerable"] == metrics["decline_rate_unanswerable"] == 0.5
+    assert metrics["declined_answerable"] == metrics["declined_answerable_rate"] == 0.5
+
+
+def test_support_citations_and_gold_hits_are_scored_from_the_answers_sources():
+    source = SourceRef(
+        1, "pw-0", "/kb/manuals/account-password-reset.md", text="Open Settings to reset it."
+    )
+    example = EvalExample(
+        [{"role": "user", "content": "Reset?"}],
+        "Open Settings.",
+        gold_ids=["account-password-reset.md"],
+    )
+    cited = scored_row(example, answered("Open Settings to reset it [1].", [source]), 0.1)
+    miscited = scored_row(example, answered("Call us on Sundays [1].", [source]), 0.1)
+
+    metrics = metrics_of([cited, miscited])
+
+    assert cited["gold_source_hit"] and cited["citations_valid"] and cited["support"] == 1.0
+    assert not miscited["citations_valid"] and miscited["support"] < 0.5
+    assert metrics["citations_all_valid"] == 0.5 and metrics["gold_source_hit_rate"] == 1.0
 
 
 def test_eval_rows_take_a_question_or_messages():
@@ -67,15 +93,3 @@ def test_eval_rows_take_a_question_or_messages():
     assert example.prompt == conversation and example.gold_ids == ["t-1"]
     with pytest.raises(ValueError, match="needs a 'question'"):
         example_from_record({"reference": "x"})
-
-
-def test_gate_promotes_within_the_margin_and_refuses_beyond_it():
-    better = decide({"rouge_l": 0.31}, {"rouge_l": 0.30}, margin=0.005)
-    tolerated = decide({"rouge_l": 0.296}, {"rouge_l": 0.30}, margin=0.005)
-    worse = decide({"rouge_l": 0.29}, {"rouge_l": 0.30}, margin=0.005)
-    unmeasured = decide({"rouge_l": None}, {"rouge_l": 0.30}, margin=0.005)
-
-    assert better.promote and better.delta == pytest.approx(0.01)
-    assert tolerated.promote
-    assert not worse.promote and "worse" in worse.reason
-    assert not unmeasured.promote

@@ -143,3 +143,19 @@ def test_a_kill_during_register_leaves_no_half_version(registry, tmp_path):
     assert registry.register(candidate, {}) == "v0002"
     assert not list(registry.root.glob(".staging-*"))
     assert os.listdir(registry.root / "v0002") != []
+
+
+def test_a_version_the_gate_rejected_is_promoted_only_when_forced(registry, tmp_path):
+    from tuning.registry import RejectedAdapterError
+
+    decision = {"promote": False, "reason": "worse: support 0.6 vs 0.8"}
+    version = registry.register(fake_adapter(tmp_path / "cand"), {"decision": decision})
+
+    with pytest.raises(RejectedAdapterError, match=r"support 0\.6 vs 0\.8.*--force"):
+        registry.promote(version)
+    assert registry.active() is None and registry.rejection(version) == decision["reason"]
+
+    registry.promote(version, force=True)
+    assert registry.active() == version
+    assert registry.show(version)["forced_promotions"][0]["rejection"] == decision["reason"]
+    assert registry.show(version)["decision"] == decision

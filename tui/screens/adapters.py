@@ -1,4 +1,7 @@
-"""Adapter versions: date, data size, metrics, parent; activate one or roll back."""
+"""Adapter versions: date, data size, metrics, parent; activate one or roll back.
+
+Activating a version the promotion gate rejected asks first, with the gate's reason.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Label, Static
 
 from tui.formatting import number
+from tui.screens.dialogs import ConfirmDialog
 from tui.services import describe_error
 
 
@@ -102,8 +106,28 @@ class AdaptersScreen(Screen[None]):
         if info is None or self.registry is None:
             self.notify("No adapter to activate yet.", severity="warning")
             return
+        version = info["version"]
         try:
-            version = self.registry.promote(info["version"])
+            rejection = self.registry.rejection(version)
+        except Exception as exc:
+            self.notify(describe_error(exc), severity="error")
+            return
+        if rejection is None:
+            self._activate(version, force=False)
+            return
+
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                self._activate(version, force=True)
+
+        question = (
+            f"The promotion gate rejected {version}: {rejection}\n\nPut it in service anyway?"
+        )
+        self.app.push_screen(ConfirmDialog(question), confirmed)
+
+    def _activate(self, version: str, force: bool) -> None:
+        try:
+            version = self.registry.promote(version, force=force)
         except Exception as exc:
             self.notify(describe_error(exc), severity="error")
             return
