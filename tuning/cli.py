@@ -117,7 +117,7 @@ def _print_comparison(summary: dict[str, Any]) -> None:
         table.add_row(metric, *(_fmt(c) for c in cells))
     out.print(table)
     if "candidate" not in shipped:
-        out.print(f"shipped eval not run: {shipped['note']}")
+        out.print(f"shipped eval not run: {shipped['note']}", markup=False)
     t = summary["training"]
     out.print(
         f"trained {t['global_step']} steps in {t['wall_s']} s ({t['tokens_per_s']} tokens/s, "
