@@ -61,7 +61,7 @@ def test_the_quoted_answer_leaves_the_injected_sentences_out(knowledge_base, tmp
 def test_without_the_detector_an_injected_sentence_would_be_quoted(
     knowledge_base, tmp_path, monkeypatch
 ):
-    monkeypatch.setattr(evidence, "is_injected", lambda text: False)
+    monkeypatch.setattr(evidence, "without_injected", lambda units: units)
     chat, _ = engine(knowledge_base, tmp_path, "quote")
     answer = chat.ask(QUESTION).text()
     assert [marker for marker in INJECTED if marker in answer]

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from assistant.answering.injection import is_injected
+from assistant.answering.injection import without_injected
 from assistant.answering.text import Unit, answer_part, content_terms, split_units
 
 Embed = Callable[[Sequence[str]], np.ndarray]  # texts -> unit-length rows
@@ -43,7 +43,7 @@ class Candidate:
 def candidates(sources: dict[int, str]) -> list[Candidate]:
     found = []
     for n, text in sources.items():
-        units = [u for u in split_units(answer_part(text)) if not is_injected(u.text)]
+        units = without_injected(split_units(answer_part(text)))
         for i, unit in enumerate(units):
             if len(unit.text.split()) >= MIN_WORDS:
                 found.append(Candidate(n, unit, tuple(units[i + 1 :])))

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 
-from assistant.answering.text import SENTENCE_BREAK
+from assistant.answering.text import SENTENCE_BREAK, Unit
 
 _FLAGS = re.IGNORECASE | re.MULTILINE
 
@@ -121,6 +121,9 @@ MARKER_RULES: dict[str, re.Pattern[str]] = {
 }
 
 _SENTENCES = re.compile(SENTENCE_BREAK)
+_SENTENCE_END = re.compile(r"[.!?:;][\"')\]]*\s*$")
+_BLANK_LINES = re.compile(r"\n\s*\n(?:\s*\n)+")
+_NEW_BLOCK = re.compile(r"^\s*(?:[-*+\u2022|>#]|\d{1,2}[.)]\s)")
 _MARKER = re.compile(r"\s*\[\d+\]")
 
 
@@ -148,17 +151,53 @@ def injected_sentences(text: str) -> list[str]:
     return [s for line in text.splitlines() for s in _split(line) if instruction_flags(s)]
 
 
+def without_injected(units: list[Unit]) -> list[Unit]:
+    """The units outside flagged sentences; a sentence cut over lines is judged whole."""
+    groups: list[list[Unit]] = []
+    for unit in units:
+        last = groups[-1][-1] if groups else None
+        if last and _wrapped(last, unit):
+            groups[-1].append(unit)
+        else:
+            groups.append([unit])
+    return [
+        unit
+        for group in groups
+        if not is_injected(" ".join(u.text for u in group))
+        and not any(is_injected(u.text) for u in group)
+        for unit in group
+    ]
+
+
 def clean_source(text: str) -> str:
     """A source as the prompt shows it: flagged sentences left out, markers neutralised."""
     lines = []
-    for line in text.splitlines():
+    for line in unwrap(text):
         sentences = _split(line)
         kept = [s for s in sentences if not is_injected(s)]
         if len(kept) == len(sentences):
             lines.append(line)
         elif kept:
             lines.append(" ".join(kept))
-    return _MARKER.sub("", "\n".join(lines)).strip()
+    return _BLANK_LINES.sub("\n\n", _MARKER.sub("", "\n".join(lines))).strip()
+
+
+def unwrap(text: str) -> list[str]:
+    """The text's lines with hard wraps undone (PDF pages, wrapped Markdown)."""
+    lines: list[str] = []
+    for line in text.splitlines():
+        previous = lines[-1] if lines else ""
+        goes_on = previous.strip() and not _SENTENCE_END.search(previous)
+        if goes_on and line.strip() and not _NEW_BLOCK.match(line):
+            lines[-1] = f"{previous.rstrip()} {line.strip()}"
+        else:
+            lines.append(line)
+    return lines
+
+
+def _wrapped(last: Unit, unit: Unit) -> bool:
+    """Whether ``unit`` goes on with the sentence ``last`` left unfinished on the line above."""
+    return unit.line == last.line + 1 and not unit.is_step and not _SENTENCE_END.search(last.text)
 
 
 def _split(line: str) -> list[str]:
