@@ -30,8 +30,10 @@ _SECRET = (
     r"\s+codes?|cvv|cvc|card\s+(?:numbers?|details)|credit\s+cards?|full\s+card)\b"
 )
 _HAND_OVER = (
-    r"\b(?:send|give|share|provide|e-?mail|tell|forward|text|read\s+out|dm|include|type|paste"
-    r"|post|reply\s+with|confirm|submit|enter)\b"
+    r"\b(?:send(?:s|ing)?|sent|giv(?:e|es|ing)|shar(?:e|es|ing)|provid(?:e|es|ing)|e-?mail(?:s|ing)?"
+    r"|tell(?:s|ing)?|forward(?:s|ing)?|text(?:s|ing)?|read(?:ing)?\s+out|dm|includ(?:e|es|ing)"
+    r"|typ(?:e|es|ing)|past(?:e|es|ing)|post(?:s|ing)?|repl(?:y|ies|ying)\s+with"
+    r"|confirm(?:s|ing)?|submit(?:s|ting)?|enter(?:s|ing)?)\b"
 )
 _RECIPIENT = re.compile(
     r"\b(?:to|with)\s+(?:us|me|support|our\b|the\s+(?:agent|assistant|support|team|bot|chat)"
