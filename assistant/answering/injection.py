@@ -39,7 +39,17 @@ _RECIPIENT = re.compile(
     r"\b(?:to|with)\s+(?:us|me|support|our\b|the\s+(?:agent|assistant|support|team|bot|chat)"
     r"|this\s+(?:chat|address|number|thread)|an?\s+(?:agent|support))"
     r"|\bin\s+(?:this|the|your|a)\s+(?:chat|reply|response|message|ticket|thread)"
-    r"|\breply\s+with\b|[\w.+-]+@[\w-]+\.\w",
+    r"|\breply\s+with\b|[\w.+-]+@[\w-]+\.\w"
+    r"|\b(?:send|give|tell|e-?mail|text|dm)\s+(?:(?:us|me)\s+(?:your|their)|you\s+my)\b",
+    _FLAGS,
+)
+_HANDED_OVER = re.compile(_HAND_OVER + r"[^.]{0,60}?" + _SECRET, _FLAGS)
+_ASKED_FOR = re.compile(
+    r"\bask(?:s|ing)?\s+(?:the\s+|every\s+|all\s+|each\s+)?(?:customers?|users?|callers?"
+    r"|clients?|them|him|her|me|us)\s+(?:for|to\s+\w+)\s+(?:\w+\s+){0,3}"
+    + _SECRET
+    + r"|\b(?:collect|request|obtain|require)\s+(?:the\s+)?(?:customer's|user's|their)"
+    r"\s+(?:\w+\s+){0,2}" + _SECRET,
     _FLAGS,
 )
 # A negation governing the hand-over: "never ask you to send", "do not share".
@@ -89,14 +99,6 @@ INSTRUCTION_RULES: dict[str, re.Pattern[str]] = {
             r"|always|needs?\s+to|(?:is|are)\s+required\s+to)\b"
             r"|\bnote\s+to\s+(?:the\s+)?(?:ai|assistant|bot|model)\b"
         ),
-        "ask_secret": (
-            r"\bask\s+"
-            + _AUDIENCE
-            + r"\s+(?:for|to\s+\w+)\s+(?:\w+\s+){0,3}"
-            + _SECRET
-            + r"|\b(?:collect|request|obtain|require)\s+(?:the\s+)?(?:customer's|user's|their)"
-            r"\s+(?:\w+\s+){0,2}" + _SECRET
-        ),
         "cite_source": (
             r"\b(?:cite|citing|cited|attribute)\b[^.\n]{0,40}(?:\[\d+\]|\bsources?\s*\d+"
             r"|\bsource\s+number|\bthis\s+(?:page|document|article|source))"
@@ -109,7 +111,8 @@ INSTRUCTION_RULES: dict[str, re.Pattern[str]] = {
 MARKER_RULES: dict[str, re.Pattern[str]] = {
     name: re.compile(pattern, _FLAGS)
     for name, pattern in {
-        "fake_marker": r"^[\s\-*>#]*\[\d+\]",
+        # a marker opening a sentence, or a forged source heading: "[3] Korvo policy:"
+        "fake_marker": r"^[\s\-*>#]*\[\d+\]|\[\d+\]\s+[A-Z][a-z]+(?:\s+[\w-]+){0,5}:",
         "fake_header": (
             r"^\s*(?:sources?|references?|citations?|customer\s+question|system|assistant)"
             r"\s*(?:\[\d+\])?\s*:(?!:)"
@@ -132,9 +135,7 @@ _MARKER = re.compile(r"\s*\[\d+\]")
 def instruction_flags(text: str) -> list[str]:
     """Names of the instruction rules ``text`` matches (a customer message, a correction)."""
     found = [name for name, rule in INSTRUCTION_RULES.items() if rule.search(text)]
-    if _asks_for_secret(text):
-        found.append("hand_over_secret")
-    return found
+    return found + _secret_requests(text)
 
 
 def source_flags(text: str) -> list[str]:
@@ -206,17 +207,24 @@ def _split(line: str) -> list[str]:
     return [s for s in _SENTENCES.split(line.strip()) if s.strip()]
 
 
-def _asks_for_secret(text: str) -> bool:
-    """A request to hand a secret to someone: "email your password to verify@...".
+def _secret_requests(text: str) -> list[str]:
+    """Requests for a password, a code or a card number: "email your password to verify@...",
+    "ask the customer for their CVV"; not when negated ("we never ask you to send it").
 
-    The hand-over and the secret must be close, a recipient named, and the request not
-    negated ("we never ask you to send your password").
+    A hand-over needs its secret close by and a recipient named.
     """
+    found = []
     for sentence in _split(" ".join(text.split())):
-        if not _RECIPIENT.search(sentence):
-            continue
-        for match in re.finditer(_HAND_OVER + r"[^.]{0,60}?" + _SECRET, sentence, _FLAGS):
-            before = sentence[max(0, match.start() - 40) : match.start()]
-            if not _NEGATED.search(before) or "forget" in before.lower():
-                return True
+        if _RECIPIENT.search(sentence) and _asserted(_HANDED_OVER, sentence):
+            found.append("hand_over_secret")
+        if _asserted(_ASKED_FOR, sentence):
+            found.append("ask_secret")
+    return list(dict.fromkeys(found))
+
+
+def _asserted(pattern: re.Pattern[str], sentence: str) -> bool:
+    for match in pattern.finditer(sentence):
+        before = sentence[max(0, match.start() - 40) : match.start()]
+        if not _NEGATED.search(before) or "forget" in before.lower():
+            return True
     return False
