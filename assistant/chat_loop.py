@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from rich.markup import escape
+
 from assistant.cli_output import err, out, status
 from assistant.engine import AnswerResult, ChatEngine
 from assistant.settings import Settings
@@ -64,8 +66,16 @@ def _print_footer(result: AnswerResult) -> None:
             f"[dim]approved answer {origin.id}, approved by {origin.created_by} on "
             f"{origin.created_at[:10]}{where} (similarity {origin.similarity:.2f})[/]"
         )
+    grounding = result.grounding or {}
+    cited = set(grounding.get("cited") or [])
     for source in result.sources:
-        err.print(f"[dim]  [{source.n}] {source.title} ({source.source}) {source.score}[/]")
+        mark = "cited" if source.n in cited else "given"
+        err.print(f"[dim]  [{source.n}] {mark}: {source.title} ({source.source}) {source.score}[/]")
+    for sentence in grounding.get("sentences") or []:
+        if not sentence.get("supported", True):
+            err.print(f"[yellow]  not in the sources:[/] {escape(sentence['text'])}")
+    if grounding.get("declined"):
+        err.print(f"[dim]  declined: {grounding['declined'].get('reason')}[/]")
     timings = result.timings
     speed = f", {timings['tokens_per_s']} tokens/s" if timings.get("tokens_per_s") else ""
     err.print(

@@ -33,15 +33,36 @@ def answer_header(turn: Turn | None, streaming: bool = False) -> str:
     if turn.status == "cancelled":
         parts.append("⏹ cancelled (partial)")
     elif turn.status == "declined":
-        parts.append("declined: no source")
+        parts.append("declined: the sources do not answer this")
     elif turn.status == "approved":
         parts.append("✔ approved answer")
+    unsupported = len(unsupported_sentences(turn))
+    if unsupported:
+        parts.append(f"⚠ {unsupported} sentence{'s' * (unsupported > 1)} not in the sources")
     if turn.rating == "good":
         parts.append("✔ flagged good")
     elif turn.rating == "bad":
         reason = f" ({turn.reason})" if turn.reason else ""
         parts.append(f"✘ flagged bad{reason}")
     return " · ".join(parts)
+
+
+def unsupported_sentences(turn: Turn) -> list[str]:
+    sentences = (turn.grounding or {}).get("sentences") or []
+    return [s["text"] for s in sentences if not s.get("supported", True)]
+
+
+def cited_sources(turn: Turn | None) -> set[int]:
+    return set(((turn.grounding if turn else None) or {}).get("cited") or [])
+
+
+def answer_markdown(turn: Turn) -> str:
+    """The answer as stored, each sentence its sources do not support marked as such."""
+    text = turn.content
+    for sentence in unsupported_sentences(turn):
+        if sentence in text:
+            text = text.replace(sentence, f"⚠ _{sentence}_ (not in the sources)", 1)
+    return text or "_(no answer)_"
 
 
 def timing_label(timings: dict) -> str:

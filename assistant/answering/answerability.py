@@ -16,7 +16,8 @@ from assistant.answering.text import content_terms, stem
 # Words that carry no topic of their own in a support question.
 _GENERIC_WORDS = """help need want know way thing things anything something possible able use
     using used work works working make sure tell let like also still really much many new old
-    problem issue question try tried trying go going able time today day now"""
+    problem issue question try tried trying go going able time today day now another
+    other else"""
 GENERIC = frozenset(stem(word) for word in _GENERIC_WORDS.split())
 
 

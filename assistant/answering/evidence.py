@@ -19,7 +19,8 @@ from assistant.answering.text import Unit, answer_part, content_terms, split_uni
 Embed = Callable[[Sequence[str]], np.ndarray]  # texts -> unit-length rows
 
 LEXICAL_WEIGHT = 0.3  # weight of the question's content words found in a sentence
-MIN_WORDS = 3  # shorter units (labels, fragments) are not evidence on their own
+MIN_WORDS = 3  # shorter units (labels, list fragments) are evidence only beside others
+SPAN_MARGIN = 0.1  # sentences near the best one are kept while they score within this of it
 
 
 @dataclass(frozen=True)
@@ -33,21 +34,12 @@ class Evidence:
         return self.unit.text
 
 
-@dataclass(frozen=True)
-class Candidate:
-    n: int
-    unit: Unit
-    following: tuple[Unit, ...]  # the units after it in the same source
-
-
-def candidates(sources: dict[int, str]) -> list[Candidate]:
-    found = []
-    for n, text in sources.items():
-        units = without_injected(split_units(answer_part(text)))
-        for i, unit in enumerate(units):
-            if len(unit.text.split()) >= MIN_WORDS:
-                found.append(Candidate(n, unit, tuple(units[i + 1 :])))
-    return found
+def candidates(sources: dict[int, str]) -> list[tuple[int, Unit]]:
+    return [
+        (n, unit)
+        for n, text in sources.items()
+        for unit in without_injected(split_units(answer_part(text)))
+    ]
 
 
 def lexical_overlap(question_terms: set[str], text: str) -> float:
@@ -63,6 +55,43 @@ def query_vector(embed: Embed, parts: Sequence[tuple[str, float]]) -> np.ndarray
     return vector / (np.linalg.norm(vector) or 1.0)
 
 
+def block_of(pool: list[tuple[int, Unit]], best: int) -> range:
+    """Indices of the units sharing the best one's block: its source's run of adjacent lines
+    (a paragraph, or an introduction with its list)."""
+    n = pool[best][0]
+    start = end = best
+    while start > 0 and pool[start - 1][0] == n and _adjacent(pool[start - 1][1], pool[start][1]):
+        start -= 1
+    while (
+        end + 1 < len(pool) and pool[end + 1][0] == n and _adjacent(pool[end][1], pool[end + 1][1])
+    ):
+        end += 1
+    return range(start, end + 1)
+
+
+def _adjacent(first: Unit, second: Unit) -> bool:
+    return second.line - first.line <= 1
+
+
+def best_span(scores: list[float], block: range, best: int, floor: float) -> range:
+    """The run of the block around ``best`` whose scores exceed ``floor`` by the most in sum
+    (a weak sentence between two strong ones is kept; a weak tail is not)."""
+    gain = {i: scores[i] - floor for i in block}
+    start, total = best, 0.0
+    left, run = best, 0.0
+    for i in range(best - 1, block.start - 1, -1):
+        run += gain[i]
+        if run > total:
+            total, left = run, i
+    start = left
+    end, total, run = best, 0.0, 0.0
+    for i in range(best + 1, block.stop):
+        run += gain[i]
+        if run > total:
+            total, end = run, i
+    return range(start, end + 1)
+
+
 def select_evidence(
     question: str,
     query_parts: Sequence[tuple[str, float]],
@@ -70,29 +99,53 @@ def select_evidence(
     embed: Embed,
     max_words: int,
 ) -> list[Evidence]:
-    """The best-matching sentence and the steps after it, within ``max_words``."""
+    """The best-matching sentence with the strong sentences around it in its paragraph or
+    list, in reading order, within ``max_words`` (the best sentence always)."""
     pool = candidates(sources)
     if not pool:
         return []
     query = query_vector(embed, query_parts)
-    similarity = embed([c.unit.text for c in pool]) @ query
+    similarity = embed([unit.text for _, unit in pool]) @ query
     terms = set(content_terms(question))
     scores = [
-        float(sim) + LEXICAL_WEIGHT * lexical_overlap(terms, c.unit.text)
-        for sim, c in zip(similarity, pool, strict=True)
+        float(sim) + LEXICAL_WEIGHT * lexical_overlap(terms, unit.text)
+        for sim, (_, unit) in zip(similarity, pool, strict=True)
     ]
-    best = max(range(len(pool)), key=scores.__getitem__)
-    chosen = pool[best]
-    picked = [Evidence(chosen.n, chosen.unit, scores[best])]
-    words = len(chosen.unit.text.split())
-    continues = chosen.unit.text.rstrip().endswith(":") or chosen.unit.is_step
-    for unit in chosen.following:
-        if not continues or (picked[-1].unit.is_step and not unit.is_step):
-            break
-        size = len(unit.text.split())
-        if words + size > max_words:
-            break
-        picked.append(Evidence(chosen.n, unit, scores[best]))
-        words += size
-        continues = unit.is_step or unit.text.rstrip().endswith(":")
-    return picked
+    eligible = [i for i, (_, unit) in enumerate(pool) if len(unit.text.split()) >= MIN_WORDS]
+    if not eligible:
+        return []
+    best = max(eligible, key=scores.__getitem__)
+    block = block_of(pool, best)
+    span = best_span(scores, block, best, scores[best] - SPAN_MARGIN)
+    span = with_rest_of_procedure(pool, span, block)
+    picked = [best]
+    words = len(pool[best][1].text.split())
+    for i in sorted(span, key=lambda i: (i < best, abs(i - best))):
+        size = len(pool[i][1].text.split())
+        if i != best and words + size <= max_words:
+            picked.append(i)
+            words += size
+    picked = _contiguous(sorted(picked), best)
+    return [Evidence(pool[i][0], pool[i][1], scores[i]) for i in picked]
+
+
+def with_rest_of_procedure(pool: list[tuple[int, Unit]], span: range, block: range) -> range:
+    """A span that reaches into a list (or the line introducing one) goes on to its last step,
+    so that a procedure is never cut after the step that matched best."""
+    if not any(pool[i][1].is_step or pool[i][1].text.rstrip().endswith(":") for i in span):
+        return span
+    end = span.stop
+    while end < block.stop and pool[end][1].is_step:
+        end += 1
+    return range(span.start, end)
+
+
+def _contiguous(indices: list[int], best: int) -> list[int]:
+    """The run of consecutive indices that contains ``best``."""
+    position = indices.index(best)
+    start = end = position
+    while start > 0 and indices[start - 1] == indices[start] - 1:
+        start -= 1
+    while end + 1 < len(indices) and indices[end + 1] == indices[end] + 1:
+        end += 1
+    return indices[start : end + 1]

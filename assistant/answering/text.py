@@ -19,8 +19,8 @@ _HEADING = re.compile(r"^\s*#{1,6}\s+")
 _WORD = re.compile(r"\b\w\w+\b")  # as the BM25 index tokenizes
 _MARKER = re.compile(r"\s*\[\d+\]")
 
-_STOPWORD_LIST = """a about above after again all also am an and any are as at be because been before being
-    below between both but by can can't cannot could did do does doing don't down during each
+_STOPWORD_LIST = """a about above after again all also am an and any are as at be because been
+    before being below between both but by can can't cannot could did do does doing don't down during each
     few for from further had has have having he her here hers herself him himself his how i if
     in into is isn't it it's its itself just let's me more most my myself no nor not now of off
     on once only or other our ours ourselves out over own same she should so some such than that

@@ -15,7 +15,7 @@ from textual.widgets import Footer, Header, TextArea
 from assistant.engine import AnswerResult, AnswerStream
 from assistant.errors import DeskloopError
 from assistant.store import SourceRef, Turn
-from tui.formatting import approved_origin, timing_label
+from tui.formatting import approved_origin, cited_sources, timing_label
 from tui.screens.approved_dialogs import SendEditDialog, SentEdit
 from tui.screens.dialogs import EscalateDialog, SourceDialog
 from tui.screens.flag import FlagDialog, FlagResult
@@ -235,7 +235,7 @@ class ChatScreen(Screen[None]):
             except Exception as exc:
                 self.notify(describe_error(exc), severity="error")
             if self.selected is view:
-                self.query_one("#sources", SourcesPanel).show(view.sources)
+                self._show_sources(view)
         if result.status == "cancelled":
             self.notify("Stopped. The partial answer is kept and marked cancelled.")
         await self.reload_conversations()
@@ -270,7 +270,13 @@ class ChatScreen(Screen[None]):
         self.selected = view
         if view is not None:
             view.add_class("-selected")
-        self.query_one("#sources", SourcesPanel).show(view.sources if view else [])
+        self._show_sources(view)
+
+    def _show_sources(self, view: AnswerView | None) -> None:
+        """The answer's sources, those it cites marked (once it is recorded)."""
+        turn = view.turn if view is not None else None
+        cited = cited_sources(turn) if turn is not None and turn.grounding else None
+        self.query_one("#sources", SourcesPanel).show(view.sources if view else [], cited)
 
     def on_answer_view_selected(self, event: AnswerView.Selected) -> None:
         self.select(event.view)

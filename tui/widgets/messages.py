@@ -9,7 +9,7 @@ from textual.widgets import Label, Markdown, Static
 from textual.widgets.markdown import MarkdownStream
 
 from assistant.store import SourceRef, Turn
-from tui.formatting import answer_header
+from tui.formatting import answer_header, answer_markdown
 
 
 class QuestionView(Vertical):
@@ -41,7 +41,7 @@ class AnswerView(Vertical, can_focus=True):
 
     def compose(self) -> ComposeResult:
         yield Label(answer_header(self.turn, streaming=self.turn is None), classes="message-header")
-        yield Markdown(self.turn.content if self.turn else "", classes="message-body")
+        yield Markdown(answer_markdown(self.turn) if self.turn else "", classes="message-body")
         yield Static("", markup=False, classes="correction")
 
     def on_mount(self) -> None:
@@ -71,7 +71,7 @@ class AnswerView(Vertical, can_focus=True):
             await self._stream.stop()
             self._stream = None
         self.turn = turn
-        await self.query_one(Markdown).update(turn.content or "_(no answer)_")
+        await self.query_one(Markdown).update(answer_markdown(turn))
         self.show_turn(turn)
 
     async def fail(self, message: str) -> None:

@@ -12,10 +12,12 @@ from textual.widgets.option_list import Option
 from assistant.store import SourceRef
 
 
-def source_line(source: SourceRef) -> str:
+def source_line(source: SourceRef, cited: bool | None = None) -> str:
+    """'✓ [1] Title · file · score', ✓ when the answer cites it, blank when only given."""
     title = source.title or source.source
     score = f" · score {source.score:.3f}" if source.score is not None else ""
-    return f"[{source.n}] {title} · {_short(source.source)}{score}"
+    mark = "" if cited is None else ("✓ " if cited else "  ")
+    return f"{mark}[{source.n}] {title} · {_short(source.source)}{score}"
 
 
 def source_heading(source: SourceRef) -> str:
@@ -46,14 +48,26 @@ class SourcesPanel(Vertical):
         with VerticalScroll(id="source-text-scroll"):
             yield Static("", markup=False, id="source-text")
 
-    def show(self, sources: list[SourceRef]) -> None:
+    def show(self, sources: list[SourceRef], cited: set[int] | None = None) -> None:
+        """List ``sources``; with ``cited`` (the numbers the answer cites), mark which are."""
         self.sources = list(sources)
         options = self.query_one("#sources-list", OptionList)
         options.clear_options()
         options.add_options(
-            [Option(Text(source_line(s), no_wrap=True, overflow="ellipsis")) for s in self.sources]
+            [
+                Option(
+                    Text(
+                        source_line(s, None if cited is None else s.n in cited),
+                        no_wrap=True,
+                        overflow="ellipsis",
+                    )
+                )
+                for s in self.sources
+            ]
         )
         title = f"Sources ({len(self.sources)})" if self.sources else "Sources: none"
+        if self.sources and cited is not None:
+            title = f"Sources: {len(cited)} cited (✓) of {len(self.sources)} given"
         self.query_one("#sources-title", Label).update(title)
         self._show_text(self.sources[0] if self.sources else None)
 

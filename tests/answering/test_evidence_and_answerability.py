@@ -1,0 +1,66 @@
+"""Evidence picked with the real MiniLM, and declining what the sources do not answer."""
+
+from assistant.answering.answerability import assess, unknown_terms
+from assistant.answering.grounder import Grounder
+from assistant.settings import AnswerSettings
+
+TWO_FACTOR = """## Lost your phone or can't get codes?
+
+1. Sign in with one of your **backup codes**, then set up your new phone.
+2. If you have no backup codes left, tap **Can't get a code?** and choose **Request account recovery**. Korvo Support will contact you by email to verify your identity.
+3. Once your identity is confirmed, we place a **24-hour security hold** on the account. The whole process usually takes up to 3 business days.
+
+## Turn off two-factor authentication
+
+Go to Settings > Security > Turn off. You need your password and a current code."""
+
+PAYMENTS = """When you subscribe through Korvo you can pay with:
+- Credit and debit cards: Visa, Mastercard and American Express,
+- PayPal,
+- SEPA Direct Debit (EU only)."""
+
+VOCABULARY = frozenset(
+    "korvo cloud subscript pay card paypal visa phone code backup account recoveri".split()
+)
+
+
+def grounder(embed, **settings) -> Grounder:
+    return Grounder(embed, AnswerSettings(**settings), lambda: VOCABULARY)
+
+
+def ask(question: str) -> list[dict]:
+    return [{"role": "user", "content": question}]
+
+
+def test_a_procedure_comes_out_whole_and_in_order(embed):
+    question = "I lost my phone and have no backup codes, how do I get back into my account?"
+    plan = grounder(embed).plan(ask(question), {1: TWO_FACTOR})
+    assert plan.answerable
+    quoted = Grounder.quote(plan)
+    assert "Request account recovery" in quoted
+    assert quoted.index("Request account recovery") < quoted.index("24-hour security hold")
+    assert "Turn off" not in quoted
+    assert all(line.rstrip().endswith(("[1].", "[1]")) for line in quoted.splitlines())
+
+
+def test_a_question_naming_what_the_knowledge_base_never_mentions_is_declined(embed):
+    question = "Can I pay for my Korvo Cloud subscription with Bitcoin or another cryptocurrency?"
+    plan = grounder(embed).plan(ask(question), {1: PAYMENTS})
+    assert not plan.answerable
+    assert set(plan.answerability.unknown) == {"bitcoin", "cryptocurr"}
+
+
+def test_an_answerable_question_is_not_declined(embed):
+    plan = grounder(embed).plan(ask("Can I pay with PayPal?"), {1: PAYMENTS})
+    assert plan.answerable
+    assert "PayPal" in Grounder.quote(plan)
+
+
+def test_misspellings_of_known_words_are_not_unknown():
+    assert unknown_terms(["recoveri", "acount", "bitcoin"], VOCABULARY) == ("bitcoin",)
+
+
+def test_coverage_is_the_share_of_key_words_the_sources_contain():
+    found = assess("reset hub lights", {1: "To reset the hub, hold the button."}, 0.9)
+    assert found.missing == ("light",)
+    assert round(found.coverage, 2) == 0.67
