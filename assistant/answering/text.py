@@ -19,17 +19,19 @@ _HEADING = re.compile(r"^\s*#{1,6}\s+")
 _WORD = re.compile(r"\b\w\w+\b")  # as the BM25 index tokenizes
 _MARKER = re.compile(r"\s*\[\d+\]")
 
-_STOPWORD_LIST = """a about above after again all also am an and any are as at be because been
-    before being below between both but by can can't cannot could did do does doing don't down during each
-    few for from further had has have having he her here hers herself him himself his how i if
-    in into is isn't it it's its itself just let's me more most my myself no nor not now of off
-    on once only or other our ours ourselves out over own same she should so some such than that
-    that's the their theirs them themselves then there these they this those through to too
-    under until up very was we were what when where which while who whom why will with would
-    you your yours yourself yourselves i'm i've i'd i'll you're you've we're they're isn't
-    aren't wasn't weren't hasn't haven't hadn't doesn't didn't won't wouldn't shouldn't couldn't
-    s t d ll m re ve y get got getting please hi hello thanks thank yes ok okay also may might
-    must shall one"""
+_STOPWORD_LIST = """
+    a about above after again all also am an and any are as at be because been before being
+    below between both but by can can't cannot could did do does doing don't down during
+    each few for from further had has have having he her here hers herself him himself his
+    how i if in into is isn't it it's its itself just let's me more most my myself no nor
+    not now of off on once only or other our ours ourselves out over own same she should so
+    some such than that that's the their theirs them themselves then there these they this
+    those through to too under until up very was we were what when where which while who
+    whom why will with would you your yours yourself yourselves i'm i've i'd i'll you're
+    you've we're they're isn't aren't wasn't weren't hasn't haven't hadn't doesn't didn't
+    won't wouldn't shouldn't couldn't s t d ll m re ve y get got getting please hi hello
+    thanks thank yes ok okay also may might must shall one
+"""
 STOPWORDS = frozenset(_STOPWORD_LIST.split())
 
 

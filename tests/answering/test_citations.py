@@ -18,13 +18,17 @@ def test_a_marker_naming_no_given_source_is_removed():
 
 
 def test_a_marker_naming_a_source_that_does_not_support_the_sentence_is_moved():
-    checked = check_citations("Support will contact you by email to verify your identity [2].", SOURCES)
+    answer = "Support will contact you by email to verify your identity [2]."
+    checked = check_citations(answer, SOURCES)
     assert checked.removed_markers == [2]
     assert checked.sentences[0].citations == [1]
 
 
 def test_an_unsupported_sentence_is_marked_and_not_cited():
-    answer = "Choose Request account recovery [1]. Then reinstall the authenticator and reboot twice [1]."
+    answer = (
+        "Choose Request account recovery [1]. "
+        "Then reinstall the authenticator and reboot twice [1]."
+    )
     checked = check_citations(answer, SOURCES)
     first, second = checked.sentences
     assert first.supported and first.citations == [1]

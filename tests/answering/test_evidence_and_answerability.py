@@ -7,8 +7,10 @@ from assistant.settings import AnswerSettings
 TWO_FACTOR = """## Lost your phone or can't get codes?
 
 1. Sign in with one of your **backup codes**, then set up your new phone.
-2. If you have no backup codes left, tap **Can't get a code?** and choose **Request account recovery**. Korvo Support will contact you by email to verify your identity.
-3. Once your identity is confirmed, we place a **24-hour security hold** on the account. The whole process usually takes up to 3 business days.
+2. If you have no backup codes left, tap **Can't get a code?** and choose **Request account \
+recovery**. Korvo Support will contact you by email to verify your identity.
+3. Once your identity is confirmed, we place a **24-hour security hold** on the account. \
+The whole process usually takes up to 3 business days.
 
 ## Turn off two-factor authentication
 
@@ -19,9 +21,8 @@ PAYMENTS = """When you subscribe through Korvo you can pay with:
 - PayPal,
 - SEPA Direct Debit (EU only)."""
 
-VOCABULARY = frozenset(
-    "korvo cloud subscript pay card paypal visa phone code backup account recoveri".split()
-)
+KNOWN_WORDS = "korvo cloud subscript pay card paypal visa phone code backup account recoveri"
+VOCABULARY = frozenset(KNOWN_WORDS.split())
 
 
 def grounder(embed, **settings) -> Grounder:
