@@ -135,6 +135,8 @@ class AnswerStream:
             why = {"reason": "the sources do not answer it", **plan.to_dict()}
             yield from self._decline(started, adapter, why)
             return
+        if plan is not None:
+            plan = engine.choose_evidence(plan, self.question, history, self.sources)
         compose = engine.settings.answers.compose
         if plan is not None and compose == "quote":
             messages, chunks = None, iter([engine.grounder.quote(plan)])
@@ -146,7 +148,8 @@ class AnswerStream:
             chunks = engine.model.stream(messages, engine.settings.generation, self._cancel)
         parts: list[str] = []
         first_token = None
-        for chunk in engine.checked_stream(chunks, self.sources):
+        removed: list[int] = []  # markers the checks took out of the model's text
+        for chunk in engine.checked_stream(chunks, self.sources, removed):
             if first_token is None and chunk:
                 first_token = time.perf_counter()
             parts.append(chunk)
@@ -158,7 +161,7 @@ class AnswerStream:
             prompt_tokens=engine.model.count_messages(messages) if messages else None,
             completion_tokens=engine.model.count_text(answer),
             sources=self.sources,
-            grounding=engine.grounding_of(answer, self.sources, plan),
+            grounding=engine.grounding_of(answer, self.sources, plan, removed),
         )
         self._finish(record, started, first_token, adapter)
 
@@ -260,8 +263,22 @@ class ChatEngine:
             return None
         return self.grounder.plan(messages, source_texts(sources))
 
-    def checked_stream(self, chunks: Iterator[str], sources: list[SourceRef]) -> Iterator[str]:
-        """The answer a sentence at a time, each with its citations checked."""
+    def choose_evidence(
+        self, plan: GroundingPlan, question: str, history: list[dict], sources: list[SourceRef]
+    ) -> GroundingPlan:
+        """Let the model (with the adapter in service) pick among the evidence spans."""
+        score = getattr(self.model, "score", None)
+        if score is None or len(plan.alternatives) < 2 or not self.settings.answers.model_weight:
+            return plan
+        messages = self.build_messages(question, history, sources)
+        texts = [Grounder.plain_text(span) for span in plan.alternatives]
+        return self.grounder.choose(plan, score(messages, texts))
+
+    def checked_stream(
+        self, chunks: Iterator[str], sources: list[SourceRef], removed: list[int]
+    ) -> Iterator[str]:
+        """The answer a sentence at a time, each with its citations checked (the markers
+        taken out are added to ``removed``)."""
         if self.grounder is None or not sources:
             yield from chunks
             return
@@ -271,17 +288,22 @@ class ChatEngine:
             pending += chunk
             pieces = split_pieces(pending)
             if len(pieces) > 1:
-                yield "".join(_checked_piece(p, sep, texts) for p, sep in pieces[:-1])
+                yield "".join(_checked_piece(p, sep, texts, removed) for p, sep in pieces[:-1])
                 pending = "".join(pieces[-1])
         if pending.strip():
-            yield _checked_piece(pending, "", texts)
+            yield _checked_piece(pending, "", texts, removed)
 
     def grounding_of(
-        self, answer: str, sources: list[SourceRef], plan: GroundingPlan | None
+        self,
+        answer: str,
+        sources: list[SourceRef],
+        plan: GroundingPlan | None,
+        removed: list[int],
     ) -> dict | None:
         if self.grounder is None or not sources:
             return None
         checked = self.grounder.check(answer, source_texts(sources))
+        checked.removed_markers = removed + checked.removed_markers
         return {**checked.to_dict(), **({"plan": plan.to_dict()} if plan else {})}
 
     def build_messages(
@@ -318,9 +340,10 @@ def narrowed_sources(sources: list[SourceRef], texts: dict[int, str]) -> list[So
     return [dataclasses.replace(s, text=texts[s.n]) for s in sources if s.n in texts]
 
 
-def _checked_piece(piece: str, separator: str, texts: dict[int, str]) -> str:
-    checked = check_citations(piece, texts).text
-    return checked + separator if checked else separator
+def _checked_piece(piece: str, separator: str, texts: dict[int, str], removed: list[int]) -> str:
+    checked = check_citations(piece, texts)
+    removed.extend(checked.removed_markers)
+    return checked.text + separator if checked.text else separator
 
 
 def _seconds(ms: float | None) -> float | None:

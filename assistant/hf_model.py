@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from collections.abc import Iterator
@@ -275,6 +276,51 @@ class HFChatModel(TokenizerCounter):
         self.model.eval()
         self._loaded_adapters.add(version)
         self._adapter_paths[version] = path
+
+    # scoring
+
+    def score(self, messages: list[dict], completions: list[str]) -> list[float]:
+        """Mean log-probability per token of each completion as the reply to ``messages``,
+        under the adapter in service: how readily the model would say it."""
+        import torch
+
+        tok = self.tokenizer
+        prompt = tok.apply_chat_template(
+            messages, add_generation_prompt=True, return_tensors="pt", return_dict=True
+        )["input_ids"].to(self.model.device)
+        encoded = [
+            tok.encode(text, add_special_tokens=False) or [tok.eos_token_id] for text in completions
+        ]
+        width = max(len(ids) for ids in encoded)
+        pad = tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id
+        ids = torch.tensor(
+            [row + [pad] * (width - len(row)) for row in encoded], device=prompt.device
+        )
+        mask = torch.tensor(
+            [[1] * len(row) + [0] * (width - len(row)) for row in encoded], device=prompt.device
+        )
+        with self._lock, torch.inference_mode(), self._adapter_context():
+            first = self.model(input_ids=prompt, use_cache=True)
+            cache = first.past_key_values
+            cache.batch_repeat_interleave(len(encoded))
+            attention = torch.cat(
+                [
+                    torch.ones(len(encoded), prompt.shape[1], dtype=mask.dtype, device=mask.device),
+                    mask,
+                ],
+                dim=1,
+            )
+            rest = self.model(input_ids=ids, attention_mask=attention, past_key_values=cache)
+        logits = torch.cat(
+            [first.logits[:, -1:].expand(len(encoded), -1, -1), rest.logits[:, :-1]], dim=1
+        )
+        picked = torch.log_softmax(logits.float(), dim=-1).gather(2, ids.unsqueeze(-1)).squeeze(-1)
+        return ((picked * mask).sum(1) / mask.sum(1)).tolist()
+
+    def _adapter_context(self):
+        if self.adapter_version is None and self._loaded_adapters:
+            return self.model.disable_adapter()
+        return contextlib.nullcontext()
 
     # generation
 

@@ -104,6 +104,18 @@ class AnswerSettings(BaseModel):
         description="Decline when more of the question's key words than this appear nowhere "
         'in the knowledge base ("Bitcoin", "CarPlay").',
     )
+    model_choices: int = Field(
+        4,
+        ge=1,
+        le=12,
+        description="Evidence spans the model chooses among (by how readily it would say "
+        "each, under the adapter in service); 1 leaves the choice to the embeddings.",
+    )
+    model_weight: float = Field(
+        0.1,
+        ge=0.0,
+        description="Weight of the model's mean log-probability against the evidence score.",
+    )
     min_evidence: float = Field(
         0.45,
         ge=-1.0,

@@ -68,3 +68,37 @@ def test_grounded_answer_is_produced_and_recorded_with_provenance(embedded_setti
     unanswerable = engine.ask("Does the camera work with my car's dashboard screen?")
     assert unanswerable.text() == DECLINE_ANSWER
     assert unanswerable.result.status == "declined"
+
+
+@pytest.fixture
+def korvo_engine(embedded_settings):
+    """The app's engine on the whole shipped knowledge base, as `make run` builds it."""
+    from assistant.app import open_knowledge_base
+
+    knowledge_base = open_knowledge_base(embedded_settings)
+    assert knowledge_base.ingest([shipped_corpora() / "manuals"]).ok
+    assert knowledge_base.ingest([shipped_corpora() / "tickets"], tickets=True).ok
+    return open_engine(embedded_settings)
+
+
+def test_the_lost_2fa_phone_question_gets_the_recovery_steps_cited(korvo_engine):
+    stream = korvo_engine.ask(
+        "my old phone with the authenticator app died and i never saved those backup codes, "
+        "how do i get back into my account??"
+    )
+    answer = stream.text()
+    result = stream.result
+    assert result.status == "complete"
+    assert "Request account recovery" in answer or "account recovery" in answer.lower()
+    cited = result.grounding["cited"]
+    assert cited and all(1 <= n <= len(result.sources) for n in cited)
+    cited_files = {Path(result.sources[n - 1].source).name for n in cited}
+    assert cited_files <= {"account-two-factor-authentication.md", "tickets.csv"}
+    assert all(s["supported"] for s in result.grounding["sentences"])
+
+
+def test_an_in_domain_question_the_sources_do_not_answer_is_declined(korvo_engine):
+    stream = korvo_engine.ask("Can I pay for my Korvo Cloud subscription with Bitcoin?")
+    assert stream.text() == DECLINE_ANSWER
+    assert stream.result.status == "declined"
+    assert "bitcoin" in stream.result.grounding["declined"]["unknown"]

@@ -98,9 +98,11 @@ def select_evidence(
     sources: dict[int, str],
     embed: Embed,
     max_words: int,
-) -> list[Evidence]:
-    """The best-matching sentence with the strong sentences around it in its paragraph or
-    list, in reading order, within ``max_words`` (the best sentence always)."""
+    count: int = 1,
+) -> list[list[Evidence]]:
+    """Up to ``count`` candidate evidence spans, best first: each the best-matching sentence
+    not yet used, with the strong sentences around it in its paragraph or list, in reading
+    order, within ``max_words`` (the sentence itself always)."""
     pool = candidates(sources)
     if not pool:
         return []
@@ -112,9 +114,22 @@ def select_evidence(
         for sim, (_, unit) in zip(similarity, pool, strict=True)
     ]
     eligible = [i for i, (_, unit) in enumerate(pool) if len(unit.text.split()) >= MIN_WORDS]
-    if not eligible:
-        return []
-    best = max(eligible, key=scores.__getitem__)
+    spans: list[list[Evidence]] = []
+    used: set[int] = set()
+    for best in sorted(eligible, key=lambda i: -scores[i]):
+        if len(spans) == count:
+            break
+        if best in used:
+            continue
+        picked = _span_around(pool, scores, best, max_words)
+        used.update(picked)
+        spans.append([Evidence(pool[i][0], pool[i][1], scores[best]) for i in picked])
+    return spans
+
+
+def _span_around(
+    pool: list[tuple[int, Unit]], scores: list[float], best: int, max_words: int
+) -> list[int]:
     block = block_of(pool, best)
     span = best_span(scores, block, best, scores[best] - SPAN_MARGIN)
     span = with_rest_of_procedure(pool, span, block)
@@ -125,8 +140,7 @@ def select_evidence(
         if i != best and words + size <= max_words:
             picked.append(i)
             words += size
-    picked = _contiguous(sorted(picked), best)
-    return [Evidence(pool[i][0], pool[i][1], scores[i]) for i in picked]
+    return _contiguous(sorted(picked), best)
 
 
 def with_rest_of_procedure(pool: list[tuple[int, Unit]], span: range, block: range) -> range:

@@ -8,7 +8,7 @@ evidence for a model to write from; `check` attaches and verifies the citations.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 from assistant.answering.answerability import Answerability, assess
 from assistant.answering.citations import CheckedAnswer, check_citations, with_markers
@@ -21,12 +21,16 @@ class GroundingPlan:
     evidence: list[Evidence]
     answerability: Answerability
     answerable: bool
+    alternatives: list[list[Evidence]] = field(default_factory=list)  # evidence first
+    model_scores: list[float] | None = None  # the model's log-probability of each
 
     def to_dict(self) -> dict:
         return {
             "answerable": self.answerable,
             **self.answerability.to_dict(),
             "evidence": [{"n": e.n, "text": e.text} for e in self.evidence],
+            "alternatives": len(self.alternatives),
+            "model_scores": self.model_scores and [round(x, 3) for x in self.model_scores],
         }
 
 
@@ -46,14 +50,34 @@ class Grounder:
 
         question = messages[-1]["content"]
         parts = [(p.text, p.weight) for p in build_query(messages).parts]
-        evidence = select_evidence(question, parts, sources, self.embed, self.settings.max_words)
+        options = self.settings
+        spans = select_evidence(
+            question, parts, sources, self.embed, options.max_words, options.model_choices
+        )
+        evidence = spans[0] if spans else []
         score = evidence[0].score if evidence else 0.0
         answerability = assess(question, sources, score, self.vocabulary())
-        options = self.settings
         answerable = bool(evidence) and answerability.answerable(
             options.min_coverage, options.min_evidence, options.max_unknown_words
         )
-        return GroundingPlan(evidence, answerability, answerable)
+        return GroundingPlan(evidence, answerability, answerable, spans)
+
+    def choose(self, plan: GroundingPlan, model_scores: list[float]) -> GroundingPlan:
+        """The alternative that best combines the evidence score with the model's preference
+        (its mean log-probability of saying it): an adapter trained on the agents' answers
+        moves the choice towards what they would send."""
+        weight = self.settings.model_weight
+        combined = [
+            span[0].score + weight * lp
+            for span, lp in zip(plan.alternatives, model_scores, strict=True)
+        ]
+        best = max(range(len(combined)), key=combined.__getitem__)
+        return replace(plan, evidence=plan.alternatives[best], model_scores=model_scores)
+
+    @staticmethod
+    def plain_text(evidence: list[Evidence]) -> str:
+        """A span as the model would say it: its sentences, no markers."""
+        return " ".join(item.text for item in evidence)
 
     @staticmethod
     def quote(plan: GroundingPlan) -> str:
