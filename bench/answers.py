@@ -9,7 +9,9 @@ Every case is answered by each variant in turn (interleaved, one process, the sa
   no citation check, declines only when no source is similar enough);
 - extractive: no model; the source sentences most similar to the question, up to the
   answer word budget, each with its source's marker;
-- quote: deskloop's evidence sentences, answerability check, citations checked by code;
+- quote: deskloop's default: evidence spans, the model choosing among them, answerability
+  check, citations checked by code;
+- quote-embeddings: the same with the choice left to the embeddings (model_choices = 1);
 - model: the same evidence and checks, the model writing from the evidence only.
 Methods and thresholds were chosen on the dev half of the public sets; report on --split test
 (the default). Korvo (the project's own set) is all test. Prints one JSON document.
@@ -42,8 +44,9 @@ from bench.retrieval import DEFAULT_CACHE, open_index
 from bench.retrieval_data import DEFAULT_DATA
 from tuning.answer_quality import score_answer, summarise
 
-VARIANTS = ("today", "extractive", "quote", "model")
-COMPOSE = {"today": "free", "quote": "quote", "model": "model"}
+VARIANTS = ("today", "extractive", "quote", "quote-embeddings", "model")
+COMPOSE = {"today": "free", "quote": "quote", "quote-embeddings": "quote", "model": "model"}
+ENGINE_VARIANTS = ("today", "quote", "quote-embeddings", "model")
 
 
 def log(message: str) -> None:
@@ -56,7 +59,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--sets", default=",".join(SET_NAMES), help="comma-separated set names")
     parser.add_argument("--split", choices=("dev", "test", "all"), default="test")
     parser.add_argument("--limit", type=int, default=None, help="at most N cases per set")
-    parser.add_argument("--variants", default=",".join(VARIANTS))
+    parser.add_argument("--variants", default=",".join(VARIANTS), help=", ".join(VARIANTS))
     parser.add_argument(
         "--max-new-tokens", type=int, default=None, help="cap per answer (default: the setting)"
     )
@@ -122,6 +125,8 @@ def extractive_answer(
 def variant_settings(base: Settings, variant: str, max_new_tokens: int | None) -> Settings:
     settings = base.model_copy(deep=True)
     settings.answers.compose = COMPOSE.get(variant, "quote")
+    if variant == "quote-embeddings":
+        settings.answers.model_choices = 1
     if max_new_tokens:
         settings.generation.max_new_tokens = max_new_tokens
     return settings
@@ -184,7 +189,7 @@ def run(argv: Sequence[str]) -> dict[str, Any]:
                     retrieval,
                     grounder=None if v == "today" else grounder,
                 )
-                for v in ("today", "quote", "model")
+                for v in ENGINE_VARIANTS
             }
             rows: dict[str, list[dict]] = {v: [] for v in variants}
             for number, case in enumerate(cases, start=1):
