@@ -1,6 +1,7 @@
 """Does a QLoRA round on corrected conversations improve the answers? (issue 5, item 7)
 
     python -m bench learning [--train-rows 300] [--heldout-rows 60] [--max-steps 60] ...
+    python -m bench learning --grounded ...   (the grounded loop: bench/learning_grounded.py)
 
 Drives the product's own commands in a fresh DESKLOOP_HOME: Bitext rows imported as
 corrected conversations (``deskloop feedback import``), the held-out rows scored with the
@@ -63,6 +64,11 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     p.add_argument("--models", type=Path, default=DEFAULT_MODELS, help="prepared models dir")
     p.add_argument("--threads", type=int, default=None, help="DESKLOOP_THREADS for every command")
     p.add_argument("--home", type=Path, default=None, help="keep the data directory here")
+    p.add_argument(
+        "--grounded",
+        action="store_true",
+        help="run the grounded loop instead (its options: python -m bench learning --grounded -h)",
+    )
     return p.parse_args(argv)
 
 
@@ -159,6 +165,10 @@ def paired(before: list[dict], after: list[dict], metric: str) -> dict[str, Any]
 
 
 def run(argv: Sequence[str]) -> dict[str, Any]:
+    if "--grounded" in argv:
+        from bench import learning_grounded
+
+        return learning_grounded.run([a for a in argv if a != "--grounded"])
     args = parse_args(argv)
     started = time.perf_counter()
     rows = read_bitext(args.data)
