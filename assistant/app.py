@@ -88,8 +88,9 @@ def open_engine(
         knowledge_base = open_knowledge_base(settings)
         if not knowledge_base.is_empty():
             retriever = KnowledgeBaseRetriever(knowledge_base)
+            embedder = knowledge_base.embedder
             grounder = Grounder(
-                knowledge_base.embedder.embed, settings.answers, knowledge_base.vocabulary
+                embedder.embed, settings.answers, knowledge_base.vocabulary, embedder.is_rare_word
             )
     store = open_store(settings)
     approved = open_approved_lookup(settings, store)

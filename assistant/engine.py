@@ -266,9 +266,15 @@ class ChatEngine:
     def choose_evidence(
         self, plan: GroundingPlan, question: str, history: list[dict], sources: list[SourceRef]
     ) -> GroundingPlan:
-        """Let the model (with the adapter in service) pick among the evidence spans."""
+        """Let the model pick among the evidence spans once an adapter trained on the agents'
+        own answers is in service (the base model's taste in answers is not the team's)."""
         score = getattr(self.model, "score", None)
-        if score is None or len(plan.alternatives) < 2 or not self.settings.answers.model_weight:
+        if (
+            score is None
+            or self.model.adapter_version is None
+            or len(plan.alternatives) < 2
+            or not self.settings.answers.model_weight
+        ):
             return plan
         messages = self.build_messages(question, history, sources)
         texts = [Grounder.plain_text(span) for span in plan.alternatives]

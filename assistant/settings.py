@@ -108,8 +108,8 @@ class AnswerSettings(BaseModel):
         4,
         ge=1,
         le=12,
-        description="Evidence spans the model chooses among (by how readily it would say "
-        "each, under the adapter in service); 1 leaves the choice to the embeddings.",
+        description="Evidence spans an adapter in service chooses among (by how readily the "
+        "model would say each); 1, or no adapter, leaves the choice to the embeddings.",
     )
     model_weight: float = Field(
         0.1,

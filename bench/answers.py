@@ -9,9 +9,9 @@ Every case is answered by each variant in turn (interleaved, one process, the sa
   no citation check, declines only when no source is similar enough);
 - extractive: no model; the source sentences most similar to the question, up to the
   answer word budget, each with its source's marker;
-- quote: deskloop's default: evidence spans, the model choosing among them, answerability
-  check, citations checked by code;
-- quote-embeddings: the same with the choice left to the embeddings (model_choices = 1);
+- quote: deskloop's default: evidence spans (chosen by an adapter when one is in service),
+  answerability check, citations checked by code;
+- quote-embeddings: the same with the choice always left to the embeddings;
 - model: the same evidence and checks, the model writing from the evidence only.
 Methods and thresholds were chosen on the dev half of the public sets; report on --split test
 (the default). Korvo (the project's own set) is all test. Prints one JSON document.
@@ -180,7 +180,10 @@ def run(argv: Sequence[str]) -> dict[str, Any]:
             log(f"[{answer_set.name}] indexing")
             kb = open_set_index(answer_set, args.cache, args.fresh)
             retrieval = SharedRetrieval(KnowledgeBaseRetriever(kb))
-            grounder = Grounder(kb.embedder.embed, settings.answers, kb.vocabulary)
+            embedder = kb.embedder
+            grounder = Grounder(
+                embedder.embed, settings.answers, kb.vocabulary, embedder.is_rare_word
+            )
             engines = {
                 v: ChatEngine(
                     model,

@@ -95,6 +95,11 @@ class Embedder:
     def tokenizer(self):
         return self.model.tokenizer
 
+    def is_rare_word(self, word: str) -> bool:
+        """Whether the model's vocabulary lacks ``word`` as a whole (it is split into pieces):
+        names and jargon ("bitcoin", "carplay") rather than everyday words ("wife")."""
+        return len(self.tokenizer.tokenize(word)) > 1
+
     @property
     def max_tokens(self) -> int:
         return int(self.model.max_seq_length)

@@ -40,10 +40,12 @@ class Grounder:
         embed: Embed,
         settings: AnswerSettings,
         vocabulary: Callable[[], frozenset[str]] = frozenset,
+        is_rare: Callable[[str], bool] = lambda word: False,
     ):
         self.embed = embed
         self.settings = settings
         self.vocabulary = vocabulary  # the knowledge base's words, read when a question comes
+        self.is_rare = is_rare  # a name or jargon word rather than everyday language
 
     def plan(self, messages: list[dict], sources: dict[int, str]) -> GroundingPlan:
         from retrieval import build_query
@@ -56,7 +58,7 @@ class Grounder:
         )
         evidence = spans[0] if spans else []
         score = evidence[0].score if evidence else 0.0
-        answerability = assess(question, sources, score, self.vocabulary())
+        answerability = assess(question, sources, score, self.vocabulary(), self.is_rare)
         answerable = bool(evidence) and answerability.answerable(
             options.min_coverage, options.min_evidence, options.max_unknown_words
         )

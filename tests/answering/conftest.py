@@ -4,6 +4,11 @@ from retrieval.embeddings import shared_embedder
 
 
 @pytest.fixture(scope="session")
-def embed():
+def embedder():
     """The packaged MiniLM (the knowledge base's own embedder)."""
-    return shared_embedder(None, "cpu").embed
+    return shared_embedder(None, "cpu")
+
+
+@pytest.fixture(scope="session")
+def embed(embedder):
+    return embedder.embed

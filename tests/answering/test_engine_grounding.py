@@ -89,6 +89,15 @@ class PreferringModel(ScriptedModel):
 
 @pytest.mark.parametrize("word", ["Korvo Support", "PayPal"])
 def test_the_model_chooses_among_evidence_spans(tmp_path, embed, word):
-    engine = engine_for(PreferringModel(word), tmp_path, embed, RECOVERY, PAYMENTS)
+    model = PreferringModel(word)
+    model.adapter_version = "v0001"
+    engine = engine_for(model, tmp_path, embed, RECOVERY, PAYMENTS)
     answer = engine.ask("How do I pay or get back into my account?").text()
     assert word in answer
+
+
+def test_the_base_model_does_not_choose(tmp_path, embed):
+    model = PreferringModel("PayPal")
+    engine = engine_for(model, tmp_path, embed, RECOVERY, PAYMENTS)
+    answer = engine.ask("I have no backup codes, how do I get back into my account?").text()
+    assert "PayPal" not in answer and "Request account recovery" in answer

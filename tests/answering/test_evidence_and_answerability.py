@@ -57,6 +57,15 @@ def test_an_answerable_question_is_not_declined(embed):
     assert "PayPal" in Grounder.quote(plan)
 
 
+def test_one_name_the_knowledge_base_never_mentions_is_enough_to_decline(embedder):
+    settings = AnswerSettings()
+    grounder = Grounder(embedder.embed, settings, lambda: VOCABULARY, embedder.is_rare_word)
+    bitcoin = grounder.plan(ask("Can I pay with Bitcoin?"), {1: PAYMENTS})
+    assert not bitcoin.answerable and bitcoin.answerability.rare == ("bitcoin",)
+    everyday = grounder.plan(ask("Can my wife pay with PayPal?"), {1: PAYMENTS})
+    assert everyday.answerability.unknown == ("wife",) and everyday.answerability.rare == ()
+
+
 def test_misspellings_of_known_words_are_not_unknown():
     assert unknown_terms(["recoveri", "acount", "bitcoin"], VOCABULARY) == ("bitcoin",)
 
