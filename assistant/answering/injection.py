@@ -4,7 +4,9 @@ A manual page, a ticket resolution or an agent's correction is material to answe
 a command. A sentence that addresses the assistant (drop its instructions, reveal them, take a
 new role, cite a given source, tell the customer something, ask for a password or a card
 number) is an injected instruction. In a source, so is text that forges the prompt's own
-structure: a citation marker such as "[2]", a "Sources:" header, a role or delimiter tag.
+structure: a sentence opening with a citation marker or a source heading ("[2] Refund
+policy: ..."), a "Sources:" header, a role or delimiter tag. A marker inside a sentence (a
+link number in an exported page) is only removed.
 
 Flagged sentences are never evidence, never quoted, left out of the prompt, and a correction
 holding one is kept out of training.
@@ -151,7 +153,7 @@ def is_injected(text: str) -> bool:
 
 def injected_sentences(text: str) -> list[str]:
     """The sentences of a correction or message that hold an instruction for the assistant."""
-    return [s for line in text.splitlines() for s in _split(line) if instruction_flags(s)]
+    return [s for line in unwrap(text) for s in _split(line) if instruction_flags(s)]
 
 
 def without_injected(units: list[Unit]) -> list[Unit]:
