@@ -207,7 +207,11 @@ class AnswerStream:
                 "total_s": _seconds(record.latency_ms),
                 "prompt_tokens": record.prompt_tokens,
                 "completion_tokens": record.completion_tokens,
-                "tokens_per_s": round(tokens / decode_s, 1) if tokens > 1 and decode_s else None,
+                "tokens_per_s": (
+                    round(tokens / decode_s, 1)
+                    if record.prompt_tokens and tokens > 1 and decode_s
+                    else None  # quoted or declined: nothing was generated
+                ),
             },
         )
 

@@ -90,7 +90,7 @@ class AnswerSettings(BaseModel):
         "gives the model the whole sources (the path before evidence selection).",
     )
     max_words: int = Field(
-        60, ge=5, le=400, description="Word budget of the evidence an answer is built from."
+        80, ge=5, le=400, description="Word budget of the evidence an answer is built from."
     )
     min_coverage: float = Field(
         0.3,

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from assistant.answering.injection import without_injected
-from assistant.answering.text import Unit, answer_part, content_terms, split_units
+from assistant.answering.text import Unit, answer_part, content_terms, is_reply, split_units
 
 Embed = Callable[[Sequence[str]], np.ndarray]  # texts -> unit-length rows
 
@@ -114,6 +114,7 @@ def select_evidence(
         for sim, (_, unit) in zip(similarity, pool, strict=True)
     ]
     eligible = [i for i, (_, unit) in enumerate(pool) if len(unit.text.split()) >= MIN_WORDS]
+    replies = {n for n, text in sources.items() if is_reply(text)}
     spans: list[list[Evidence]] = []
     used: set[int] = set()
     for best in sorted(eligible, key=lambda i: -scores[i]):
@@ -121,26 +122,33 @@ def select_evidence(
             break
         if best in used:
             continue
-        picked = _span_around(pool, scores, best, max_words)
+        picked = _span_around(pool, scores, best, max_words, pool[best][0] in replies)
         used.update(picked)
         spans.append([Evidence(pool[i][0], pool[i][1], scores[best]) for i in picked])
     return spans
 
 
 def _span_around(
-    pool: list[tuple[int, Unit]], scores: list[float], best: int, max_words: int
+    pool: list[tuple[int, Unit]], scores: list[float], best: int, max_words: int, whole: bool
 ) -> list[int]:
+    """The span around ``best``; ``whole``: its whole block (a past ticket's resolution is an
+    agent's complete reply)."""
     block = block_of(pool, best)
-    span = best_span(scores, block, best, scores[best] - SPAN_MARGIN)
-    span = with_rest_of_procedure(pool, span, block)
+    if whole:
+        span = block
+    else:
+        span = best_span(scores, block, best, scores[best] - SPAN_MARGIN)
+        span = with_rest_of_procedure(pool, span, block)
+    # the nearest sentences first, or in a whole reply the strongest: the budget drops the rest
+    order = sorted(span, key=lambda i: -scores[i] if whole else (i < best, abs(i - best)))
     picked = [best]
     words = len(pool[best][1].text.split())
-    for i in sorted(span, key=lambda i: (i < best, abs(i - best))):
+    for i in order:
         size = len(pool[i][1].text.split())
         if i != best and words + size <= max_words:
             picked.append(i)
             words += size
-    return _contiguous(sorted(picked), best)
+    return sorted(picked) if whole else _contiguous(sorted(picked), best)
 
 
 def with_rest_of_procedure(pool: list[tuple[int, Unit]], span: range, block: range) -> range:

@@ -49,6 +49,14 @@ def strip_markers(text: str) -> str:
     return _MARKER.sub("", text)
 
 
+def is_reply(text: str) -> bool:
+    """Whether a record holds an agent's reply (a ticket's resolution): a whole answer."""
+    return any(
+        paragraph.strip().lower().startswith(ANSWER_LABELS)
+        for paragraph in re.split(r"\n\s*\n", text)
+    )
+
+
 def answer_part(text: str) -> str:
     """A record's text without the customer's side (labelled ticket fields)."""
     kept = []
