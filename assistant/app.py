@@ -34,7 +34,7 @@ def open_store(settings: Settings) -> Store:
         from tuning.approved import scrub_text
     except ImportError:
         scrub_text = None
-    return Store(settings.paths.database, scrub=scrub_text)
+    return Store(settings.store_url, scrub=scrub_text)
 
 
 def open_approved_lookup(settings: Settings, store: Store):

@@ -1,4 +1,4 @@
-"""The approved_answers table: its migration, its rows, and how a flag makes one.
+"""The approved_answers table: its rows, and how a flag makes one.
 
 A flag creates an approved answer only for the first question of a chat conversation: a
 follow-up ("and for the camera?") means nothing without the turns before it, and imported
@@ -11,70 +11,22 @@ needs it, and cleared when the question is edited.
 from __future__ import annotations
 
 import getpass
-import sqlite3
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+
+from sqlalchemy import text
+from sqlalchemy.engine import Connection, RowMapping
 
 from assistant.errors import DeskloopError
 
 APPROVABLE_STATUSES = ("complete", "approved")  # not a partial, failed or declined answer
 
 Scrub = Callable[[str], str]
-Transaction = Callable[[], AbstractContextManager[sqlite3.Connection]]
-Fetch = Callable[..., list[sqlite3.Row]]
-FetchOne = Callable[..., sqlite3.Row | None]
-
-_TURNS_COLUMNS = (
-    "id, conversation_id, role, content, status, created_at, prompt_tokens, completion_tokens,"
-    " first_token_ms, latency_ms, model_id, adapter_version"
-)
-
-
-def add_approved_answers(db: sqlite3.Connection) -> None:
-    """Create approved_answers; rebuild turns so that its status accepts 'approved'.
-
-    SQLite cannot alter a CHECK constraint, so turns is copied into a new table; `migrate`
-    runs this with foreign keys off, so dropping the old table cascades nowhere.
-    """
-    statements = [
-        """CREATE TABLE approved_answers (
-            id INTEGER PRIMARY KEY,
-            question TEXT NOT NULL,
-            answer TEXT NOT NULL,
-            origin TEXT NOT NULL CHECK (origin IN ('good', 'correction')),
-            created_by TEXT NOT NULL,
-            created_at TEXT NOT NULL,
-            updated_at TEXT NOT NULL,
-            conversation_id TEXT,
-            turn_id INTEGER UNIQUE REFERENCES turns(id) ON DELETE SET NULL,
-            embedding BLOB,
-            embedding_model TEXT
-        )""",
-        """CREATE TABLE turns_new (
-            id INTEGER PRIMARY KEY,
-            conversation_id TEXT NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
-            role TEXT NOT NULL CHECK (role IN ('user', 'assistant')),
-            content TEXT NOT NULL,
-            status TEXT NOT NULL DEFAULT 'complete'
-                CHECK (status IN ('complete', 'cancelled', 'declined', 'error', 'approved')),
-            created_at TEXT NOT NULL,
-            prompt_tokens INTEGER,
-            completion_tokens INTEGER,
-            first_token_ms REAL,
-            latency_ms REAL,
-            model_id TEXT,
-            adapter_version TEXT,
-            approved_id INTEGER
-        )""",
-        f"INSERT INTO turns_new ({_TURNS_COLUMNS}) SELECT {_TURNS_COLUMNS} FROM turns",
-        "DROP TABLE turns",
-        "ALTER TABLE turns_new RENAME TO turns",
-        "CREATE INDEX turns_by_conversation ON turns(conversation_id, id)",
-    ]
-    for statement in statements:
-        db.execute(statement)
+Transaction = Callable[[], AbstractContextManager[Connection]]
+Fetch = Callable[..., list[RowMapping]]
+FetchOne = Callable[..., RowMapping | None]
 
 
 @dataclass
@@ -114,24 +66,24 @@ class ApprovedAnswers:
 
     def entries(self) -> list[ApprovedAnswer]:
         rows = self._fetch("SELECT * FROM approved_answers ORDER BY id")
-        return [ApprovedAnswer(**dict(row)) for row in rows]
+        return [ApprovedAnswer(**row) for row in rows]
 
     def get(self, approved_id: int) -> ApprovedAnswer:
-        row = self._fetch_one("SELECT * FROM approved_answers WHERE id = ?", (approved_id,))
+        row = self._fetch_one("SELECT * FROM approved_answers WHERE id = :id", {"id": approved_id})
         if row is None:
             raise DeskloopError(
                 f"no approved answer {approved_id}: 'deskloop approved list' shows them"
             )
-        return ApprovedAnswer(**dict(row))
+        return ApprovedAnswer(**row)
 
     def for_turn(self, turn_id: int) -> ApprovedAnswer | None:
-        row = self._fetch_one("SELECT * FROM approved_answers WHERE turn_id = ?", (turn_id,))
-        return ApprovedAnswer(**dict(row)) if row else None
+        row = self._fetch_one("SELECT * FROM approved_answers WHERE turn_id = :id", {"id": turn_id})
+        return ApprovedAnswer(**row) if row else None
 
     def version(self) -> tuple:
         """Changes whenever a row is added, edited or removed (by any process)."""
         row = self._fetch_one("SELECT COUNT(*), MAX(id), MAX(updated_at) FROM approved_answers")
-        return tuple(row)
+        return tuple(row.values())
 
     def update(
         self, approved_id: int, question: str | None = None, answer: str | None = None
@@ -141,34 +93,40 @@ class ApprovedAnswers:
         answer = self._clean(answer, "answer") if answer is not None else None
         with self._transaction() as db:
             db.execute(
-                "UPDATE approved_answers SET question = ?, answer = ?, updated_at = ?,"
-                " embedding = CASE WHEN ? THEN NULL ELSE embedding END WHERE id = ?",
-                (
-                    question or current.question,
-                    answer or current.answer,
-                    _now(),
-                    question is not None and question != current.question,
-                    approved_id,
+                text(
+                    "UPDATE approved_answers SET question = :question, answer = :answer,"
+                    " updated_at = :stamp,"
+                    " embedding = CASE WHEN :clear THEN NULL ELSE embedding END WHERE id = :id"
                 ),
+                {
+                    "question": question or current.question,
+                    "answer": answer or current.answer,
+                    "stamp": _now(),
+                    "clear": question is not None and question != current.question,
+                    "id": approved_id,
+                },
             )
         return self.get(approved_id)
 
     def remove(self, approved_id: int) -> ApprovedAnswer:
         current = self.get(approved_id)
         with self._transaction() as db:
-            db.execute("DELETE FROM approved_answers WHERE id = ?", (approved_id,))
+            db.execute(text("DELETE FROM approved_answers WHERE id = :id"), {"id": approved_id})
         return current
 
     def save_embedding(self, approved_id: int, model: str, vector: bytes) -> None:
         with self._transaction() as db:
             db.execute(
-                "UPDATE approved_answers SET embedding = ?, embedding_model = ? WHERE id = ?",
-                (vector, model, approved_id),
+                text(
+                    "UPDATE approved_answers SET embedding = :vector, embedding_model = :model"
+                    " WHERE id = :id"
+                ),
+                {"vector": vector, "model": model, "id": approved_id},
             )
 
     def record_flag(
         self,
-        db: sqlite3.Connection,
+        db: Connection,
         turn_id: int,
         rating: str,
         correction: str | None,
@@ -178,7 +136,11 @@ class ApprovedAnswers:
         if self.scrub is None:
             return
         question = _first_question(db, turn_id)
-        turn = db.execute("SELECT status, content FROM turns WHERE id = ?", (turn_id,)).fetchone()
+        turn = (
+            db.execute(text("SELECT status, content FROM turns WHERE id = :id"), {"id": turn_id})
+            .mappings()
+            .one()
+        )
         if rating == "bad" and correction:
             answer, origin = correction, "correction"
         elif rating == "good" and turn["status"] in APPROVABLE_STATUSES:
@@ -186,25 +148,27 @@ class ApprovedAnswers:
         else:
             answer = origin = None
         if question is None or not answer or not answer.strip():
-            db.execute("DELETE FROM approved_answers WHERE turn_id = ?", (turn_id,))
+            db.execute(text("DELETE FROM approved_answers WHERE turn_id = :id"), {"id": turn_id})
             return
         stamp = _now()
         db.execute(
-            "INSERT INTO approved_answers (question, answer, origin, created_by, created_at,"
-            " updated_at, conversation_id, turn_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-            " ON CONFLICT(turn_id) DO UPDATE SET answer = excluded.answer,"
-            " origin = excluded.origin, created_by = excluded.created_by,"
-            " updated_at = excluded.updated_at",
-            (
-                self.scrub(question["content"].strip()),
-                self.scrub(answer.strip()),
-                origin,
-                by or current_user(),
-                stamp,
-                stamp,
-                question["conversation_id"],
-                turn_id,
+            text(
+                "INSERT INTO approved_answers (question, answer, origin, created_by, created_at,"
+                " updated_at, conversation_id, turn_id) VALUES (:question, :answer, :origin,"
+                " :by, :stamp, :stamp, :conversation_id, :turn_id)"
+                " ON CONFLICT (turn_id) DO UPDATE SET answer = excluded.answer,"
+                " origin = excluded.origin, created_by = excluded.created_by,"
+                " updated_at = excluded.updated_at"
             ),
+            {
+                "question": self.scrub(question["content"].strip()),
+                "answer": self.scrub(answer.strip()),
+                "origin": origin,
+                "by": by or current_user(),
+                "stamp": stamp,
+                "conversation_id": question["conversation_id"],
+                "turn_id": turn_id,
+            },
         )
 
     def _clean(self, text: str, what: str) -> str:
@@ -214,19 +178,19 @@ class ApprovedAnswers:
         return self.scrub(text) if self.scrub is not None else text
 
 
-def _first_question(db: sqlite3.Connection, answer_turn_id: int) -> sqlite3.Row | None:
+def _first_question(db: Connection, answer_turn_id: int) -> RowMapping | None:
     """The question an answer replies to, when it opens a chat conversation; else None."""
-    return db.execute(
+    query = text(
         "SELECT q.content, q.conversation_id FROM turns a"
         " JOIN conversations c ON c.id = a.conversation_id AND c.origin = 'chat'"
         " JOIN turns q ON q.conversation_id = a.conversation_id AND q.role = 'user'"
-        " WHERE a.id = ? AND q.id < a.id"
+        " WHERE a.id = :id AND q.id < a.id"
         " AND NOT EXISTS (SELECT 1 FROM turns e"
         "   WHERE e.conversation_id = a.conversation_id AND e.id < q.id)"
         " AND NOT EXISTS (SELECT 1 FROM turns m"
-        "   WHERE m.conversation_id = a.conversation_id AND m.id > q.id AND m.id < a.id)",
-        (answer_turn_id,),
-    ).fetchone()
+        "   WHERE m.conversation_id = a.conversation_id AND m.id > q.id AND m.id < a.id)"
+    )
+    return db.execute(query, {"id": answer_turn_id}).mappings().first()
 
 
 def current_user() -> str:

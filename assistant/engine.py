@@ -1,7 +1,8 @@
 """The chat engine: retrieve, build the prompt, stream the answer, record it with its provenance.
 
-The engine knows nothing about tokenization or weights: it talks to a ChatModel (one streaming
-method plus token counting for the prompt budget) and an optional Retriever.
+The engine knows nothing about tokenization or weights: it talks to a serving Backend
+(assistant/backends: text streamed for messages and the adapter of this answer), the
+backend's token counter for the prompt budget, and an optional Retriever.
 """
 
 from __future__ import annotations
@@ -18,23 +19,10 @@ from typing import Protocol
 from assistant.answering.citations import check_citations, split_pieces
 from assistant.answering.grounder import Grounder, GroundingPlan
 from assistant.approved import ApprovedLookup, ApprovedMatch
+from assistant.backends.seam import Adapter, Backend, adapter_of
 from assistant.prompt import DECLINE_ANSWER, PromptSource, TokenCounter, build_messages
-from assistant.settings import GenerationSettings, Settings
+from assistant.settings import Settings
 from assistant.store import AnswerRecord, SourceRef, Store, Turn
-
-
-class ChatModel(TokenCounter, Protocol):
-    model_id: str
-    adapter_version: str | None
-
-    def stream(
-        self, messages: list[dict], options: GenerationSettings, cancel: threading.Event
-    ) -> Iterator[str]:
-        """Yield the answer's text in chunks; stop promptly once `cancel` is set."""
-
-    def count_text(self, text: str) -> int: ...
-
-    def use_adapter(self, version: str | None, path: Path | None = None) -> None: ...
 
 
 class Retriever(Protocol):
@@ -44,7 +32,7 @@ class Retriever(Protocol):
 
 PUBLIC_STATUS = {"complete": "answered"}  # the store's name -> the one users see
 
-# Returns the adapter the engine should serve with now: (version or None for base, its folder).
+# Returns the adapter to answer with now: (version or None for the base, its folder).
 AdapterChoice = Callable[[], tuple[str | None, Path | None]]
 
 
@@ -114,12 +102,13 @@ class AnswerStream:
         history = self.given_history
         if history is None:
             history = [] if self.new_conversation else engine.history(self.conversation_id)
-        adapter = engine.sync_adapter()
+        adapter = engine.current_adapter()
+        version = adapter.version if adapter else None
         approved = engine.approved_answer(self.question, history)
         if approved is not None:
             yield approved.answer
             record = AnswerRecord(approved.answer, status="approved", approved_id=approved.id)
-            self._finish(record, started, first_token=None, adapter=adapter)
+            self._finish(record, started, first_token=None, adapter=version)
             self.result.approved = approved
             return
         asked = [*history, {"role": "user", "content": self.question}]
@@ -128,15 +117,15 @@ class AnswerStream:
         for number, source in enumerate(self.sources, start=1):
             source.n = number
         if engine.retriever is not None and not self.sources:
-            yield from self._decline(started, adapter, {"reason": "no relevant source"})
+            yield from self._decline(started, version, {"reason": "no relevant source"})
             return
         plan = engine.plan(asked, self.sources)
         if plan is not None and not plan.answerable:
             why = {"reason": "the sources do not answer it", **plan.to_dict()}
-            yield from self._decline(started, adapter, why)
+            yield from self._decline(started, version, why)
             return
         if plan is not None:
-            plan = engine.choose_evidence(plan, self.question, history, self.sources)
+            plan = engine.choose_evidence(plan, self.question, history, self.sources, adapter)
         compose = engine.settings.answers.compose
         if plan is not None and compose == "quote":
             messages, chunks = None, iter([engine.grounder.quote(plan)])
@@ -145,7 +134,8 @@ class AnswerStream:
             if plan is not None and compose == "model":
                 shown = narrowed_sources(self.sources, engine.grounder.evidence_sources(plan))
             messages = engine.build_messages(self.question, history, shown)
-            chunks = engine.model.stream(messages, engine.settings.generation, self._cancel)
+            options = engine.settings.generation
+            chunks = engine.model.stream(messages, options, adapter, self._cancel)
         parts: list[str] = []
         first_token = None
         removed: list[int] = []  # markers the checks took out of the model's text
@@ -158,12 +148,12 @@ class AnswerStream:
         record = AnswerRecord(
             answer,
             status="cancelled" if self._cancel.is_set() else "complete",
-            prompt_tokens=engine.model.count_messages(messages) if messages else None,
-            completion_tokens=engine.model.count_text(answer),
+            prompt_tokens=engine.counter.count_messages(messages) if messages else None,
+            completion_tokens=engine.counter.count_text(answer),
             sources=self.sources,
             grounding=engine.grounding_of(answer, self.sources, plan, removed),
         )
-        self._finish(record, started, first_token, adapter)
+        self._finish(record, started, first_token, version)
 
     def _decline(self, started: float, adapter: str | None, why: dict) -> Iterator[str]:
         yield DECLINE_ANSWER
@@ -219,15 +209,17 @@ class AnswerStream:
 class ChatEngine:
     def __init__(
         self,
-        model: ChatModel,
+        model: Backend,
         store: Store,
         settings: Settings,
         retriever: Retriever | None = None,
         adapter_choice: AdapterChoice | None = None,
         grounder: Grounder | None = None,
         approved: ApprovedLookup | None = None,
+        counter: TokenCounter | None = None,
     ):
         self.model = model
+        self.counter = counter or model.counter
         self.store = store
         self.settings = settings
         self.retriever = retriever
@@ -268,21 +260,26 @@ class ChatEngine:
         return self.grounder.plan(messages, source_texts(sources))
 
     def choose_evidence(
-        self, plan: GroundingPlan, question: str, history: list[dict], sources: list[SourceRef]
+        self,
+        plan: GroundingPlan,
+        question: str,
+        history: list[dict],
+        sources: list[SourceRef],
+        adapter: Adapter | None,
     ) -> GroundingPlan:
         """Let the model pick among the evidence spans once an adapter trained on the agents'
         own answers is in service (the base model's taste in answers is not the team's)."""
         score = getattr(self.model, "score", None)
         if (
             score is None
-            or self.model.adapter_version is None
+            or adapter is None
             or len(plan.alternatives) < 2
             or not self.settings.answers.model_weight
         ):
             return plan
         messages = self.build_messages(question, history, sources)
         texts = [Grounder.plain_text(span) for span in plan.alternatives]
-        return self.grounder.choose(plan, score(messages, texts))
+        return self.grounder.choose(plan, score(messages, texts, adapter))
 
     def checked_stream(
         self, chunks: Iterator[str], sources: list[SourceRef], removed: list[int]
@@ -327,18 +324,20 @@ class ChatEngine:
             question,
             history,
             prompt_sources,
-            self.model,
+            self.counter,
             context_tokens=self.settings.prompt.context_tokens,
             source_tokens=self.settings.prompt.source_tokens,
         )
 
-    def sync_adapter(self) -> str | None:
-        """Serve with the adapter the registry (or the caller) names now, swapping if needed."""
-        if self.adapter_choice is not None:
-            version, path = self.adapter_choice()
-            if version != self.model.adapter_version:
-                self.model.use_adapter(version, path)
-        return self.model.adapter_version
+    def current_adapter(self) -> Adapter | None:
+        """The adapter the registry (or the caller) names now; None: the base model."""
+        return adapter_of(*self.adapter_choice()) if self.adapter_choice is not None else None
+
+    def prepare(self) -> Adapter | None:
+        """Have the backend ready to serve the current adapter (blocks until it is)."""
+        adapter = self.current_adapter()
+        self.model.prepare(adapter)
+        return adapter
 
 
 def source_texts(sources: list[SourceRef]) -> dict[int, str]:

@@ -19,3 +19,7 @@ def is_user_error(exc: BaseException) -> bool:
         return True
     retrieval_errors = sys.modules.get("retrieval.errors")
     return retrieval_errors is not None and isinstance(exc, retrieval_errors.RetrievalError)
+
+
+class ServingError(DeskloopError):
+    """The model server (serving = "openai") is unreachable or refused a request."""

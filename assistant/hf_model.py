@@ -1,4 +1,8 @@
-"""The base model in transformers: streaming through TextIteratorStreamer, swappable adapters."""
+"""The base model in transformers: streaming through TextIteratorStreamer, adapters per call.
+
+HFChatModel is the transformers backend (assistant/backends): each call names its adapter;
+the one the weights were last set to stays loaded as a cache, with its serving copy.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +11,14 @@ import logging
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from assistant.errors import DeskloopError
 from assistant.model_prep import BaseModelRef
 from assistant.prompt import TokenizerCounter
+
+if TYPE_CHECKING:
+    from assistant.backends.seam import Adapter
 from assistant.serving_form import PLAIN, BuildSuperseded, build_serving_copy, choose_form
 from assistant.settings import GenerationSettings, Settings
 
@@ -103,8 +111,8 @@ class _StopOnEvents:
         return torch.full((input_ids.shape[0],), stop, dtype=torch.bool)
 
 
-class HFChatModel(TokenizerCounter):
-    """The one implementation of the chat model seam on real weights."""
+class HFChatModel:
+    """The transformers backend: the model as loaded, served in one of its CPU forms."""
 
     def __init__(
         self,
@@ -117,13 +125,15 @@ class HFChatModel(TokenizerCounter):
     ):
         self.model = model  # as loaded: adapters load into it and switch on it
         self.tokenizer = tokenizer
+        self.counter = TokenizerCounter(tokenizer)
         self.base = base
         self.device = device
         self.serving_form = serving_form
         self.decode_threads = decode_threads  # for the lean runner's token-by-token steps
-        self.adapter_version: str | None = None
-        # Only the adapter in service stays loaded (two during a switch); the folders of the
+        # The adapter the weights are set to now: a cache of the last call's, not a choice
+        # callers make. Only it stays loaded (two during a switch); the folders of the
         # adapters seen are remembered, so switching back reloads without being told the path.
+        self.adapter_version: str | None = None
         self._loaded_adapters: set[str] = set()
         self._adapter_paths: dict[str, Path] = {}
         self._lock = threading.Lock()  # one generation or adapter switch at a time
@@ -159,32 +169,50 @@ class HFChatModel(TokenizerCounter):
     def model_id(self) -> str:
         return self.base.model_id
 
+    # the backend seam
+
+    def prepare(self, adapter: Adapter | None) -> None:
+        """Set the weights to ``adapter`` and wait for its serving copy."""
+        self.use_adapter(*_version_and_path(adapter))
+        self.wait_for_serving_form()
+
+    def describe(self, adapter: Adapter | None) -> str:
+        """The form answers with ``adapter`` come from now (plain while a copy builds or when
+        its build failed)."""
+        version, _ = _version_and_path(adapter)
+        return self.serving_form if version == self.adapter_version and self.serving else PLAIN
+
     # adapters
 
     def use_adapter(self, version: str | None, path: Path | None = None) -> None:
-        """Serve with adapter `version` (loaded from `path` the first time), or the base."""
+        """Set the weights to adapter `version` (loaded from `path` the first time), or the
+        base; its serving copy starts building in the background."""
         if version == BASE:
             version = None
         if version != self.adapter_version:
             self._ticket += 1
         with self._lock:
-            try:
-                if version is not None or self._loaded_adapters:
-                    with self._build_lock:  # a build reads self.model
-                        if version is None:
-                            self._unload_adapters(keep=None)
-                        else:
-                            self._activate_adapter(version, path)
-            except BaseException:
-                if self.serving_form != PLAIN and self.serving is None:
-                    self._start_serving_build()  # the switch failed: finish the current copy
-                raise
-            changed = version != self.adapter_version
-            self.adapter_version = version
-            # a copy that failed to build is retried on the next switch, even to the same one
-            if self.serving_form != PLAIN and (changed or self.serving_error is not None):
-                self._serving = None  # free the old copy before building the new one
-                self._start_serving_build()
+            self._switch(version, path)
+
+    def _switch(self, version: str | None, path: Path | None) -> None:
+        """use_adapter with self._lock held."""
+        try:
+            if version is not None or self._loaded_adapters:
+                with self._build_lock:  # a build reads self.model
+                    if version is None:
+                        self._unload_adapters(keep=None)
+                    else:
+                        self._activate_adapter(version, path)
+        except BaseException:
+            if self.serving_form != PLAIN and self.serving is None:
+                self._start_serving_build()  # the switch failed: finish the current copy
+            raise
+        changed = version != self.adapter_version
+        self.adapter_version = version
+        # a copy that failed to build is retried on the next switch, even to the same one
+        if self.serving_form != PLAIN and (changed or self.serving_error is not None):
+            self._serving = None  # free the old copy before building the new one
+            self._start_serving_build()
 
     def _activate_adapter(self, version: str, path: Path | None) -> None:
         if version not in self._loaded_adapters:
@@ -279,9 +307,11 @@ class HFChatModel(TokenizerCounter):
 
     # scoring
 
-    def score(self, messages: list[dict], completions: list[str]) -> list[float]:
+    def score(
+        self, messages: list[dict], completions: list[str], adapter: Adapter | None
+    ) -> list[float]:
         """Mean log-probability per token of each completion as the reply to ``messages``,
-        under the adapter in service: how readily the model would say it."""
+        under ``adapter``: how readily the model would say it."""
         import torch
 
         tok = self.tokenizer
@@ -299,23 +329,30 @@ class HFChatModel(TokenizerCounter):
         mask = torch.tensor(
             [[1] * len(row) + [0] * (width - len(row)) for row in encoded], device=prompt.device
         )
-        with self._lock, torch.inference_mode(), self._adapter_context():
-            first = self.model(input_ids=prompt, use_cache=True)
-            cache = first.past_key_values
-            cache.batch_repeat_interleave(len(encoded))
-            attention = torch.cat(
-                [
-                    torch.ones(len(encoded), prompt.shape[1], dtype=mask.dtype, device=mask.device),
-                    mask,
-                ],
-                dim=1,
-            )
-            rest = self.model(input_ids=ids, attention_mask=attention, past_key_values=cache)
+        version, path = _version_and_path(adapter)
+        if version != self.adapter_version:
+            self._ticket += 1  # a build for the adapter being left stops at its next layer
+        with self._lock:
+            self._switch_if_needed(version, path)
+            with torch.inference_mode(), self._adapter_context():
+                first = self.model(input_ids=prompt, use_cache=True)
+                cache = first.past_key_values
+                cache.batch_repeat_interleave(len(encoded))
+                ones = torch.ones(
+                    len(encoded), prompt.shape[1], dtype=mask.dtype, device=mask.device
+                )
+                attention = torch.cat([ones, mask], dim=1)
+                rest = self.model(input_ids=ids, attention_mask=attention, past_key_values=cache)
         logits = torch.cat(
             [first.logits[:, -1:].expand(len(encoded), -1, -1), rest.logits[:, :-1]], dim=1
         )
         picked = torch.log_softmax(logits.float(), dim=-1).gather(2, ids.unsqueeze(-1)).squeeze(-1)
         return ((picked * mask).sum(1) / mask.sum(1)).tolist()
+
+    def _switch_if_needed(self, version: str | None, path: Path | None) -> None:
+        """Set the weights to ``version`` unless they are (self._lock held)."""
+        if version != self.adapter_version:
+            self._switch(version, path)
 
     def _adapter_context(self):
         if self.adapter_version is None and self._loaded_adapters:
@@ -325,9 +362,14 @@ class HFChatModel(TokenizerCounter):
     # generation
 
     def stream(
-        self, messages: list[dict], options: GenerationSettings, cancel: threading.Event
+        self,
+        messages: list[dict],
+        options: GenerationSettings,
+        adapter: Adapter | None,
+        cancel: threading.Event,
     ) -> Iterator[str]:
-        """Yield the answer's text as it is generated; stops at the next token once cancelled."""
+        """Yield the answer's text with ``adapter`` (None: the base) as it is generated; stops
+        at the next token once cancelled."""
         from transformers import StoppingCriteriaList, TextIteratorStreamer
 
         inputs = self.tokenizer.apply_chat_template(
@@ -351,28 +393,37 @@ class HFChatModel(TokenizerCounter):
         else:
             kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
         failure: list[BaseException] = []
+        version, path = _version_and_path(adapter)
+        if version != self.adapter_version:
+            self._ticket += 1  # a build for the adapter being left stops at its next layer
 
         def generate() -> None:
             import torch
 
-            from assistant.lean_llama import LeanLlama
-
             try:
-                with self._lock, torch.inference_mode():
-                    torch.manual_seed(options.seed)
-                    serving = self.serving
-                    if isinstance(serving, LeanLlama):
-                        lean_generate(serving, inputs["input_ids"][0], options)
-                    elif serving is not None:
-                        serving.generate(**kwargs)
-                    elif self.adapter_version is None and self._loaded_adapters:
-                        with self.model.disable_adapter():
-                            self.model.generate(**kwargs)
-                    else:
-                        self.model.generate(**kwargs)
+                with self._lock:
+                    # outside inference mode: peft sets requires_grad on the layers it loads
+                    self._switch_if_needed(version, path)
+                    with torch.inference_mode():
+                        torch.manual_seed(options.seed)
+                        generate_locked()
             except BaseException as exc:  # surfaced in the consumer's thread below
                 failure.append(exc)
                 streamer.end()
+
+        def generate_locked() -> None:
+            from assistant.lean_llama import LeanLlama
+
+            serving = self.serving
+            if isinstance(serving, LeanLlama):
+                lean_generate(serving, inputs["input_ids"][0], options)
+            elif serving is not None:
+                serving.generate(**kwargs)
+            elif self.adapter_version is None and self._loaded_adapters:
+                with self.model.disable_adapter():
+                    self.model.generate(**kwargs)
+            else:
+                self.model.generate(**kwargs)
 
         def lean_generate(serving, prompt, options: GenerationSettings) -> None:
             import torch
@@ -396,4 +447,10 @@ class HFChatModel(TokenizerCounter):
             abandoned.set()  # the consumer stopped early; harmless once generation has ended
             worker.join()
         if failure:
+            if isinstance(failure[0], DeskloopError):
+                raise failure[0]
             raise DeskloopError(f"generation failed: {failure[0]}") from failure[0]
+
+
+def _version_and_path(adapter: Adapter | None) -> tuple[str | None, Path | None]:
+    return (None, None) if adapter is None else (adapter.version, adapter.path)

@@ -31,6 +31,9 @@ class TokenCounter(Protocol):
     def count_messages(self, messages: list[dict]) -> int:
         """Tokens the model sees for these messages, generation prompt included."""
 
+    def count_text(self, text: str) -> int:
+        """Tokens of a piece of text (an answer) on its own."""
+
     def truncate(self, text: str, max_tokens: int) -> str:
         """The text cut to at most max_tokens tokens."""
 

@@ -97,8 +97,9 @@ def lora_layer_type() -> type | None:
 
 def peft_base(model: nn.Module) -> nn.Module:
     """The transformers model inside a PeftModel, or `model` itself."""
-    peft = sys.modules.get("peft")
-    if peft is not None and isinstance(model, peft.PeftModel):
+    # getattr: another thread may be importing peft (a model is a PeftModel only after that)
+    peft_model = getattr(sys.modules.get("peft"), "PeftModel", None)
+    if peft_model is not None and isinstance(model, peft_model):
         return model.get_base_model()
     return model
 

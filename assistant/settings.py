@@ -209,6 +209,12 @@ class Settings(BaseSettings):
         "same identifiers and action) to get its approved answer at once. "
         "Set from 'python -m bench approved' (BENCHMARKS.md).",
     )
+    database_url: str | None = Field(
+        None,
+        description="Where conversations, feedback and the adapter in service are kept: empty "
+        "is the SQLite file in the data directory (one machine); a team shares one PostgreSQL "
+        "database, postgresql://USER:PASSWORD@HOST:PORT/DATABASE. Migrated when opened.",
+    )
     generation: GenerationSettings = GenerationSettings()
     prompt: PromptSettings = PromptSettings()
     retrieval: RetrievalSettings = RetrievalSettings()
@@ -230,6 +236,11 @@ class Settings(BaseSettings):
     @cached_property
     def paths(self) -> DataPaths:
         return DataPaths(self.home)
+
+    @property
+    def store_url(self) -> str:
+        """database_url, or the SQLite file in the data directory when it is empty."""
+        return self.database_url or f"sqlite:///{self.paths.database}"
 
 
 class DataPaths:

@@ -155,7 +155,7 @@ def answer_case(
 
 def run(argv: Sequence[str]) -> dict[str, Any]:
     from assistant.app import quiet_libraries
-    from assistant.hf_model import HFChatModel
+    from assistant.backends import open_backend
     from assistant.model_prep import prepare_base_model
 
     args = parse_args(argv)
@@ -167,8 +167,8 @@ def run(argv: Sequence[str]) -> dict[str, Any]:
     sets = load_sets(args.data, [n for n in args.sets.split(",") if n], args.limit)
     settings = load_settings()
     base = prepare_base_model(settings, log)
-    model = HFChatModel.load(settings, base)
-    model.wait_for_serving_form()
+    model = open_backend(settings, base)
+    model.prepare(None)
     results: dict[str, Any] = {}
     rows_out = args.rows.open("w", encoding="utf-8") if args.rows else None
     with tempfile.TemporaryDirectory() as scratch:

@@ -79,22 +79,23 @@ class Variant:
     @classmethod
     def open(cls, name: str, settings, serving: str, scratch: Path) -> Variant:
         from assistant.app import open_knowledge_base
+        from assistant.backends import open_backend
         from assistant.engine import ChatEngine
         from assistant.grounding import KnowledgeBaseRetriever
-        from assistant.hf_model import HFChatModel
         from assistant.model_prep import prepare_base_model
         from assistant.store import Store
 
         settings = settings.model_copy(update={"serving": serving})
-        model = HFChatModel.load(settings, prepare_base_model(settings))
+        model = open_backend(settings, prepare_base_model(settings))
         retriever = KnowledgeBaseRetriever(open_knowledge_base(settings))
         engine = ChatEngine(model, Store(scratch / f"{name}.db"), settings, retriever)
-        model.wait_for_serving_form()
+        engine.prepare()
 
         def answer(question: str) -> Iterator[str]:
             return iter(engine.ask(question))
 
-        return cls(name, model.serving_form, answer, model.count_text, engine)
+        form = model.describe(None)
+        return cls(name, form, answer, engine.counter.count_text, engine)
 
     @classmethod
     def open_llama_cpp(cls, settings) -> Variant | str:
@@ -141,8 +142,7 @@ class Variant:
         if self.engine is None:
             return  # llama.cpp: the adapter figures repeat the base ones
         self.engine.adapter_choice = lambda: (adapter.version, adapter.path)
-        self.engine.sync_adapter()
-        self.engine.model.wait_for_serving_form()
+        self.engine.prepare()
 
 
 @dataclass

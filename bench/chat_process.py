@@ -36,16 +36,15 @@ def main(argv: list[str]) -> int:
             phases["knowledge_base_from"] = time.time()
 
     engine = open_engine(load_settings(), progress, adapter_choice=choice)
-    engine.sync_adapter()
     ready_at = time.time()
-    engine.model.wait_for_serving_form()
+    adapter = engine.prepare()
     serving_ready_at = time.time()
     for question in args.questions:
         engine.ask(question).text()
     report = {
         "ready_at": ready_at,
         "serving_form_ready_at": serving_ready_at,
-        "serving_form": engine.model.serving_form,
+        "serving_form": engine.model.describe(adapter),
         **phases,
         "peak_rss_mb": round(peak_rss_kb() / 1024, 1),
     }

@@ -162,7 +162,7 @@ def answer_all(args: argparse.Namespace, cases: list[InjectionCase], scratch: Pa
     knowledge_base.ingest([CORPORA / "manuals", *pages])
     knowledge_base.ingest([CORPORA / "tickets", *([tickets] if tickets else [])], tickets=True)
     engine = open_engine(settings, log)
-    engine.model.wait_for_serving_form()
+    engine.prepare()
     rows: dict[str, list[dict]] = {}
     for compose in args.compose:
         engine.settings = settings.model_copy(deep=True)

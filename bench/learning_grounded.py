@@ -171,8 +171,7 @@ def approved_hits(engine, cases: Sequence[AnswerCase], good_f1: float) -> dict[s
 def score_heldout(engine, grounder, cases: Cases, good_f1: float) -> dict[str, Any]:
     from tuning.answer_quality import summarise
 
-    engine.sync_adapter()
-    engine.model.wait_for_serving_form()
+    adapter = engine.prepare()
     started = time.perf_counter()
     rows = []
     for number, case in enumerate(cases.heldout, start=1):
@@ -180,7 +179,7 @@ def score_heldout(engine, grounder, cases: Cases, good_f1: float) -> dict[str, A
         if number % 10 == 0:
             log(f"held-out {number}/{len(cases.heldout)}")
     return {
-        "adapter": engine.model.adapter_version or "base",
+        "adapter": adapter.version if adapter else "base",
         "metrics": summarise(rows),
         "approved": approved_hits(engine, cases.first_questions, good_f1),
         "wall_s": round(time.perf_counter() - started, 1),
@@ -240,9 +239,9 @@ def open_engines(settings, args: argparse.Namespace, answer_set):
         open_store,
         quiet_libraries,
     )
+    from assistant.backends import open_backend
     from assistant.engine import ChatEngine
     from assistant.grounding import KnowledgeBaseRetriever
-    from assistant.hf_model import HFChatModel
     from assistant.model_prep import prepare_base_model
     from assistant.store import Store
     from tuning.registry import AdapterRegistry
@@ -252,7 +251,7 @@ def open_engines(settings, args: argparse.Namespace, answer_set):
     shutil.copytree(args.cache / answer_set.index, settings.paths.index)
     kb = open_knowledge_base(settings)
     base = prepare_base_model(settings, log)
-    model = HFChatModel.load(settings, base)
+    model = open_backend(settings, base)
     store = open_store(settings)
     parts = (
         settings,

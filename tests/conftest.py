@@ -9,6 +9,8 @@ import pytest
 from fakes import ScriptedModel
 from tiny_model import build_tiny_model
 
+pytest_plugins = ("postgres",)  # the PostgreSQL test server and the `database` fixture
+
 
 @pytest.fixture(autouse=True)
 def isolated_home(tmp_path, monkeypatch) -> Path:

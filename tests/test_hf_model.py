@@ -5,6 +5,7 @@ import threading
 import pytest
 import torch
 
+from assistant.backends import Adapter
 from assistant.errors import DeskloopError
 from assistant.hf_model import HFChatModel
 from assistant.model_prep import resolve_base_model
@@ -51,22 +52,22 @@ def next_token_logits(model: HFChatModel) -> torch.Tensor:
 
 
 def test_streams_text_chunks_up_to_the_token_cap(tiny):
-    chunks = list(tiny.stream(MESSAGES, greedy(12), threading.Event()))
+    chunks = list(tiny.stream(MESSAGES, greedy(12), None, threading.Event()))
     text = "".join(chunks)
     assert text
-    assert tiny.count_text(text) <= 14  # byte-level merges may split a token across chunks
+    assert tiny.counter.count_text(text) <= 14  # byte-level merges may split a token across chunks
 
 
 def test_greedy_generation_is_deterministic(tiny):
-    first = "".join(tiny.stream(MESSAGES, greedy(10), threading.Event()))
-    second = "".join(tiny.stream(MESSAGES, greedy(10), threading.Event()))
+    first = "".join(tiny.stream(MESSAGES, greedy(10), None, threading.Event()))
+    second = "".join(tiny.stream(MESSAGES, greedy(10), None, threading.Event()))
     assert first == second
 
 
 def test_cancel_stops_generation_promptly(tiny):
     cancel = threading.Event()
     chunks = []
-    for chunk in tiny.stream(MESSAGES, greedy(2000), cancel):
+    for chunk in tiny.stream(MESSAGES, greedy(2000), None, cancel):
         chunks.append(chunk)
         if len(chunks) == 3:
             cancel.set()
@@ -74,16 +75,16 @@ def test_cancel_stops_generation_promptly(tiny):
 
 
 def test_abandoning_the_stream_ends_the_worker(tiny):
-    stream = tiny.stream(MESSAGES, greedy(2000), threading.Event())
+    stream = tiny.stream(MESSAGES, greedy(2000), None, threading.Event())
     next(stream)
     stream.close()
     assert not any(t.name == "deskloop-generate" for t in threading.enumerate())
 
 
 def test_counts_and_truncates_with_the_real_tokenizer(tiny):
-    assert tiny.count_messages(MESSAGES) > tiny.count_text(MESSAGES[1]["content"])
-    cut = tiny.truncate("Refunds arrive in five to ten business days " * 20, 8)
-    assert tiny.count_text(cut.removesuffix(" ...")) <= 8
+    assert tiny.counter.count_messages(MESSAGES) > tiny.counter.count_text(MESSAGES[1]["content"])
+    cut = tiny.counter.truncate("Refunds arrive in five to ten business days " * 20, 8)
+    assert tiny.counter.count_text(cut.removesuffix(" ...")) <= 8
 
 
 def test_adapters_switch_at_run_time_without_reloading_the_base(tiny, tmp_path):
@@ -100,7 +101,7 @@ def test_adapters_switch_at_run_time_without_reloading_the_base(tiny, tmp_path):
     assert torch.allclose(next_token_logits(tiny), first)
     tiny.use_adapter(None)
     assert torch.allclose(next_token_logits(tiny), base_logits)
-    assert "".join(tiny.stream(MESSAGES, greedy(5), threading.Event()))
+    assert "".join(tiny.stream(MESSAGES, greedy(5), None, threading.Event()))
 
 
 def test_an_adapter_folder_without_peft_files_is_a_clear_error(tiny, tmp_path):
@@ -128,6 +129,30 @@ def test_only_the_adapter_in_service_stays_loaded(tiny, tmp_path):
 
     tiny.use_adapter(None)
     assert lora_adapter_names(tiny) == set()
-    assert "".join(tiny.stream(MESSAGES, greedy(5), threading.Event()))
+    assert "".join(tiny.stream(MESSAGES, greedy(5), None, threading.Event()))
     tiny.use_adapter("v0003")
     assert torch.allclose(next_token_logits(tiny), third)
+
+
+def answer(model: HFChatModel, adapter: Adapter | None) -> str:
+    return "".join(model.stream(MESSAGES, greedy(8), adapter, threading.Event()))
+
+
+def test_each_call_names_its_adapter_and_at_most_one_stays_loaded(tiny, tmp_path):
+    first = Adapter("v0001", make_adapter(tiny, tmp_path / "a1", seed=1))
+    second = Adapter("v0002", make_adapter(tiny, tmp_path / "a2", seed=2))
+    base = answer(tiny, None)
+    with_first = answer(tiny, first)
+    assert lora_adapter_names(tiny) == {"v0001"}
+    with_second = answer(tiny, second)
+    assert lora_adapter_names(tiny) == {"v0002"}
+    assert len({base, with_first, with_second}) == 3  # each call got its own weights
+    assert answer(tiny, first) == with_first  # reloaded from its folder
+    assert tiny.score(MESSAGES, [with_second], second) != tiny.score(MESSAGES, [with_second], None)
+    assert lora_adapter_names(tiny) == set()  # the base call left the base bare
+    assert answer(tiny, None) == base
+
+
+def test_an_adapter_without_peft_files_fails_the_call_clearly(tiny, tmp_path):
+    with pytest.raises(DeskloopError, match="no PEFT files"):
+        answer(tiny, Adapter("v0009", tmp_path))

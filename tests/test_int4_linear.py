@@ -138,4 +138,4 @@ def test_the_chat_model_serves_int4_weights_when_asked(grid_model, tiny_model_di
     assert isinstance(model.serving.layers[0].gate_up, Int4Linear)
     messages = [{"role": "user", "content": "How do I reset my password?"}]
     options = GenerationSettings(max_new_tokens=6, temperature=0.0)
-    assert "".join(model.stream(messages, options, threading.Event()))
+    assert "".join(model.stream(messages, options, None, threading.Event()))

@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from assistant import hf_model, int4_linear
+from assistant.backends import Adapter
 from assistant.hf_model import HFChatModel
 from assistant.lean_llama import LeanLlama
 from assistant.model_prep import prepare_base_model, resolve_base_model
@@ -130,11 +131,11 @@ def test_a_llama_is_served_by_the_lean_runner_with_fused_projections(served):
 
 
 def test_streams_and_cancels_through_the_copy(served):
-    text = "".join(served.stream(MESSAGES, greedy(12), threading.Event()))
+    text = "".join(served.stream(MESSAGES, greedy(12), None, threading.Event()))
     assert text
     cancel = threading.Event()
     chunks = []
-    for chunk in served.stream(MESSAGES, greedy(2000), cancel):
+    for chunk in served.stream(MESSAGES, greedy(2000), None, cancel):
         chunks.append(chunk)
         if len(chunks) == 3:
             cancel.set()
@@ -163,7 +164,7 @@ def test_adapter_switches_rebuild_the_merged_copy(served, tmp_path):
     served.use_adapter(None)
     assert served.wait_for_serving_form(timeout=120)
     assert torch.allclose(logits(served.serving, served.tokenizer), base_logits)
-    assert "".join(served.stream(MESSAGES, greedy(5), threading.Event()))
+    assert "".join(served.stream(MESSAGES, greedy(5), None, threading.Event()))
 
 
 def test_the_loaded_model_answers_while_the_copy_builds(served, tmp_path, monkeypatch):
@@ -175,9 +176,10 @@ def test_the_loaded_model_answers_while_the_copy_builds(served, tmp_path, monkey
         return build(*args, **kwargs)
 
     monkeypatch.setattr(hf_model, "build_serving_copy", held_back)
-    served.use_adapter("v0001", make_adapter(served, tmp_path / "a1", seed=1))
+    adapter = Adapter("v0001", make_adapter(served, tmp_path / "a1", seed=1))
+    served.use_adapter(adapter.version, adapter.path)
     assert served.serving is None
-    assert "".join(served.stream(MESSAGES, greedy(5), threading.Event()))
+    assert "".join(served.stream(MESSAGES, greedy(5), adapter, threading.Event()))
     gate.set()
     assert served.wait_for_serving_form(timeout=120)
     assert_close(logits(served.serving, served.tokenizer), reference_logits(served))
@@ -198,7 +200,8 @@ def test_a_failed_build_is_reported_and_retried_on_the_next_switch(
         assert not served.wait_for_serving_form(timeout=120)
     assert served.serving_error == "RuntimeError: out of memory"
     assert "out of memory" in caplog.text
-    assert "".join(served.stream(MESSAGES, greedy(5), threading.Event()))  # the slow path
+    slow_path = served.stream(MESSAGES, greedy(5), Adapter("v0001", adapter), threading.Event())
+    assert "".join(slow_path)
 
     monkeypatch.setattr(hf_model, "build_serving_copy", build)
     served.use_adapter("v0001", adapter)  # asked for again: the build is retried
@@ -265,8 +268,8 @@ def test_greedy_answers_match_fp32_on_the_embedded_model(monkeypatch, tmp_path):
     scores = []
     for question in questions:
         messages = [MESSAGES[0], {"role": "user", "content": question}]
-        expected = "".join(plain.stream(messages, options, threading.Event()))
-        answer = "".join(served.stream(messages, options, threading.Event()))
+        expected = "".join(plain.stream(messages, options, None, threading.Event()))
+        answer = "".join(served.stream(messages, options, None, threading.Event()))
         scores.append(scorer.score(expected, answer)["rougeL"].fmeasure)
     # fp16 weights are near-lossless, not lossless: a near-tie in an answer can flip the rest of
     # it (measured: the second question's 48 tokens reach ROUGE-L 0.75 against fp32).

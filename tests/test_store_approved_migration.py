@@ -1,19 +1,16 @@
-"""The approved-answers migration: turns rebuilt for the 'approved' status, nothing lost."""
+"""The approved-answers step (user_version 4): turns rebuilt for 'approved', nothing lost."""
 
 import sqlite3
 
-from assistant.approved_store import add_approved_answers
-from assistant.store import MIGRATIONS, AnswerRecord, Store
+from legacy_store_schema import APPROVED_ANSWERS, STEPS, build
+
+from assistant.migrations import head
+from assistant.store import AnswerRecord, Store
 
 
 def old_database(path) -> sqlite3.Connection:
-    """A database at the schema just before the approved answers, with a flagged exchange."""
-    db = sqlite3.connect(path)
-    db.execute("PRAGMA foreign_keys=ON")
-    previous = MIGRATIONS.index(add_approved_answers)
-    for step in MIGRATIONS[:previous]:
-        step(db)
-    db.execute(f"PRAGMA user_version = {previous}")
+    """A store at the schema just before the approved answers, with a flagged exchange."""
+    db = build(path, STEPS.index(APPROVED_ANSWERS))
     db.execute(
         "INSERT INTO conversations (id, title, created_at, updated_at) VALUES ('c1', 't', 'x', 'x')"
     )
@@ -51,7 +48,7 @@ def test_upgrade_rebuilds_turns_and_keeps_every_row_and_foreign_key(tmp_path):
 
     store = Store(path)
 
-    assert store.schema_version() == len(MIGRATIONS)
+    assert store.schema_version() == head()
     upgraded = sqlite3.connect(path)
     assert snapshot(upgraded, columns) == before
     assert sum(len(rows) for rows in before.values()) >= 5
@@ -60,7 +57,8 @@ def test_upgrade_rebuilds_turns_and_keeps_every_row_and_foreign_key(tmp_path):
     assert index.fetchone() is not None
     turn = store.turn(2)
     assert turn.rating == "bad" and turn.correction == "Hold it 5 s." and turn.sources
-    assert store._db.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+    with store.engine.connect() as connection:  # the pool's connections enforce foreign keys
+        assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
 
     _, answer_id = store.record_exchange(
         "c1", "How do I pair?", AnswerRecord("Hold it 5 s.", status="approved", approved_id=7)
@@ -69,6 +67,6 @@ def test_upgrade_rebuilds_turns_and_keeps_every_row_and_foreign_key(tmp_path):
     assert store.turn(answer_id).approved_id == 7
     # The rebuilt turns table is the one the other tables' foreign keys point at.
     with store.transaction() as tx:
-        tx.execute("DELETE FROM conversations WHERE id = 'c1'")
+        tx.exec_driver_sql("DELETE FROM conversations WHERE id = 'c1'")
     for table in ("turns", "turn_sources", "feedback"):
         assert upgraded.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0] == 0

@@ -1,4 +1,4 @@
-"""One Store shared by threads (the app's chat, training and knowledge workers)."""
+"""One Store shared by threads (the app's chat, training and knowledge workers), both backends."""
 
 import threading
 
@@ -7,8 +7,8 @@ from assistant.store import AnswerRecord, SourceRef, Store
 THREADS, EXCHANGES = 8, 40
 
 
-def test_threads_write_and_read_one_store_concurrently(tmp_path):
-    store = Store(tmp_path / "d.db")
+def test_threads_write_and_read_one_store_concurrently(database):
+    store = Store(database)
     errors: list[BaseException] = []
     start = threading.Barrier(THREADS * 2)
 

@@ -273,7 +273,7 @@ def feedback_import_command(
 
     if not file.is_file():
         raise DeskloopError(f"no file {file}: give a JSONL file of feedback rows")
-    store = Store(load_settings().paths.database)
+    store = Store(load_settings().store_url)
     try:
         result = import_feedback(store, file)
     finally:

@@ -1,9 +1,10 @@
-"""Eval answers the way agents get them: a ChatEngine over the served model form.
+"""Eval answers the way agents get them: a ChatEngine over the backend that serves them.
 
-The model is HFChatModel, answering from its serving copy once that is built for the adapter
-being evaluated; the engine picks the evidence, declines what the sources do not answer and
-checks the citations, as in the app. A row that carries its own sources is answered from
-them; other rows retrieve from the knowledge base when one is indexed.
+The backend is the one the `serving` setting names (assistant/backends): the transformers
+model's serving copy once built for the adapter being evaluated, or the OpenAI-compatible
+server with that adapter registered; the engine picks the evidence, declines what the sources
+do not answer and checks the citations, as in the app. A row that carries its own sources is
+answered from them; other rows retrieve from the knowledge base when one is indexed.
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from assistant.engine import AnswerResult, ChatEngine, ChatModel, Retriever
+from assistant.backends import Adapter, Backend, adapter_of
+from assistant.engine import AnswerResult, ChatEngine, Retriever
 from assistant.model_prep import BaseModelRef
 from assistant.settings import Settings
 from assistant.store import SourceRef, Store
@@ -47,7 +49,7 @@ def given_source(n: int, source: Mapping[str, Any]) -> SourceRef:
 class EvalAnswerer:
     def __init__(
         self,
-        model: ChatModel,
+        model: Backend,
         settings: Settings,
         retriever: Retriever | None = None,
         grounder=None,
@@ -59,26 +61,31 @@ class EvalAnswerer:
         self.grounder = grounder
         self.knowledge_base = knowledge_base
         self.store = Store(Path(":memory:"))  # the engine records every answer; keep them apart
+        self.adapter: Adapter | None = None
 
     def use(self, version: str | None, path: Path | None = None) -> None:
-        """Answer with adapter ``version`` (None: the base), from its serving copy."""
-        self.model.use_adapter(version, path)
-        wait = getattr(self.model, "wait_for_serving_form", None)
-        if wait is not None:
-            wait()
+        """Answer with adapter ``version`` (None: the base), once the backend serves it."""
+        self.adapter = adapter_of(version, path)
+        self.model.prepare(self.adapter)
 
     @property
     def served_form(self) -> str:
         """The form answers come from now (plain when a serving copy failed to build)."""
-        form = getattr(self.model, "serving_form", "plain")
-        return form if getattr(self.model, "serving", None) is not None else "plain"
+        return self.model.describe(self.adapter)
 
     def answer(self, example: EvalExample) -> AnswerResult:
         retriever = GivenSources(example.sources) if example.sources else self.retriever
         # No approved answers: they come from the flagged conversations the eval split holds,
         # so serving one would score a reference against itself.
         engine = ChatEngine(
-            self.model, self.store, self.settings, retriever, grounder=self.grounder
+            self.model,
+            self.store,
+            self.settings,
+            retriever,
+            adapter_choice=lambda: (
+                (self.adapter.version, self.adapter.path) if self.adapter else (None, None)
+            ),
+            grounder=self.grounder,
         )
         history = [m for m in example.prompt[:-1] if m["role"] != "system"]
         stream = engine.ask(example.prompt[-1]["content"], history=history)
@@ -111,10 +118,10 @@ def open_answerer(settings: Settings, base: BaseModelRef, retrieve: bool = True)
     """The served model, with the knowledge base's retriever and answer layer as the app has
     them (``retrieve``: whether rows without sources retrieve)."""
     from assistant.answering.grounder import Grounder
+    from assistant.backends import open_backend
     from assistant.grounding import KnowledgeBaseRetriever
-    from assistant.hf_model import HFChatModel
 
-    model = HFChatModel.load(settings, base)
+    model = open_backend(settings, base)
     knowledge_base = indexed_knowledge_base(settings)
     if knowledge_base is None:
         return EvalAnswerer(model, settings)

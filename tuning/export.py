@@ -16,7 +16,7 @@ def export_feedback(settings: Settings, fmt: str) -> tuple[list[dict[str, Any]],
     """(records, dataset report): all rows scrubbed and deduplicated, none held out."""
     if fmt not in FORMATS:
         raise ValueError(f"format must be one of {', '.join(FORMATS)}")
-    store = Store(settings.paths.database)
+    store = Store(settings.store_url)
     try:
         rows = store_feedback_rows(store)
     finally:

@@ -70,7 +70,7 @@ def run_round(
     from tuning.round_eval import evaluate_round
 
     progress({"event": "stage", "stage": "dataset"})
-    store = Store(settings.paths.database)
+    store = Store(settings.store_url)
     try:
         build = build_round_dataset(settings, store, seeds_path, progress)
         store.save_split_assignments(build.assignments)

@@ -83,17 +83,18 @@ class PreferringModel(ScriptedModel):
         super().__init__()
         self.word = word
 
-    def score(self, messages, completions):
+    def score(self, messages, completions, adapter):
+        self.scored_with = adapter.version if adapter else None
         return [0.0 if self.word in text else -10.0 for text in completions]
 
 
 @pytest.mark.parametrize("word", ["Korvo Support", "PayPal"])
 def test_the_model_chooses_among_evidence_spans(tmp_path, embed, word):
     model = PreferringModel(word)
-    model.adapter_version = "v0001"
     engine = engine_for(model, tmp_path, embed, RECOVERY, PAYMENTS)
+    engine.adapter_choice = lambda: ("v0001", None)
     answer = engine.ask("How do I pay or get back into my account?").text()
-    assert word in answer
+    assert word in answer and model.scored_with == "v0001"
 
 
 def test_the_base_model_does_not_choose(tmp_path, embed):
