@@ -75,13 +75,12 @@ def open_engine(
     grounded: bool = True,
 ) -> ChatEngine:
     from assistant.answering.grounder import Grounder
+    from assistant.backends import open_backend
     from assistant.grounding import KnowledgeBaseRetriever
-    from assistant.hf_model import HFChatModel
 
     quiet_libraries()
     base = prepare_base_model(settings, progress)
-    progress(f"Loading {base.model_id}")
-    model = HFChatModel.load(settings, base)
+    model = open_backend(settings, base, progress)
     retriever = grounder = None
     if grounded:
         progress("Opening the knowledge base")

@@ -8,7 +8,14 @@ from pathlib import Path
 from typing import Literal
 
 import platformdirs
-from pydantic import BaseModel, Field, ValidationError, ValidationInfo, field_validator
+from pydantic import (
+    BaseModel,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -170,6 +177,37 @@ class TrainingSettings(BaseModel):
         return upper
 
 
+class OpenAISettings(BaseModel):
+    """The OpenAI-compatible server answers come from when serving = "openai"."""
+
+    base_url: str = Field(
+        "http://127.0.0.1:8000/v1",
+        description="The server's API root, the part before /chat/completions.",
+    )
+    model: str | None = Field(
+        None,
+        description="The name the server serves the base model under; empty: the first model "
+        "its /models lists.",
+    )
+    api_key: SecretStr | None = Field(
+        None, description="Bearer key, if the server wants one (DESKLOOP_OPENAI__API_KEY)."
+    )
+    register_adapters: bool = Field(
+        True,
+        description="Load each adapter deskloop answers with into the server by name "
+        "(vLLM's /v1/load_lora_adapter; the server needs --enable-lora and "
+        "VLLM_ALLOW_RUNTIME_LORA_UPDATING=True); off: the server already serves them.",
+    )
+    adapters_path: str | None = Field(
+        None,
+        description="Where the server sees deskloop's adapters folder, when it runs "
+        "elsewhere; empty: the same path as here.",
+    )
+    timeout_s: float = Field(
+        60.0, gt=0, description="Seconds to wait for the server to connect or send a token."
+    )
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="DESKLOOP_",
@@ -195,11 +233,13 @@ class Settings(BaseSettings):
         "int4 serving forms: one token's small matrix products lose more to handing work "
         "between threads than they gain (BENCHMARKS.md). Empty = as 'threads'.",
     )
-    serving: Literal["auto", "plain", "fp16-weights", "int4-weights"] = Field(
+    serving: Literal["auto", "plain", "fp16-weights", "int4-weights", "openai"] = Field(
         "auto",
-        description="Form the model is served in on a CPU (fp32 model only): 'fp16-weights' "
-        "halves the bytes read per token; 'int4-weights' (CPUs with bf16 arithmetic) keeps "
-        "weights shipped in 4 bits in 4 bits; 'plain' serves the model as loaded; 'auto' picks.",
+        description="Where answers are generated. Locally with transformers, in a form for a "
+        "CPU (fp32 model only): 'fp16-weights' halves the bytes read per token; "
+        "'int4-weights' (CPUs with bf16 arithmetic) keeps weights shipped in 4 bits in 4 "
+        "bits; 'plain' serves the model as loaded; 'auto' picks. 'openai': an "
+        "OpenAI-compatible server (vLLM, llama.cpp's server), see [openai].",
     )
     approved_min_similarity: float = Field(
         0.88,
@@ -220,6 +260,7 @@ class Settings(BaseSettings):
     retrieval: RetrievalSettings = RetrievalSettings()
     answers: AnswerSettings = AnswerSettings()
     training: TrainingSettings = TrainingSettings()
+    openai: OpenAISettings = OpenAISettings()
 
     @classmethod
     def settings_customise_sources(
