@@ -30,12 +30,12 @@ def _adapter_choice(settings: Settings, adapter: str | None):
             from tuning.registry import AdapterRegistry
         except ImportError:
             return None
-        return AdapterRegistry(settings.paths.adapters).active_choice
+        return AdapterRegistry.for_settings(settings).active_choice
     if adapter == "base":
         return fixed_adapter(None, None)
     from tuning.registry import AdapterRegistry
 
-    registry = AdapterRegistry(settings.paths.adapters)
+    registry = AdapterRegistry.for_settings(settings)
     return fixed_adapter(adapter, registry.path_of(adapter))
 
 

@@ -205,7 +205,7 @@ def training_round(settings, args: argparse.Namespace) -> dict[str, Any]:
     )
     version = summary["version"]
     if not summary["promoted"]:
-        AdapterRegistry(settings.paths.adapters).promote(version, force=True)
+        AdapterRegistry.for_settings(settings).promote(version, force=True)
     return {
         "version": version,
         "gate": {k: summary["decision"][k] for k in ("promote", "reason", "eval_rows")},
@@ -256,7 +256,7 @@ def open_engines(settings, args: argparse.Namespace, answer_set):
     parts = (
         settings,
         SharedRetrieval(KnowledgeBaseRetriever(kb)),
-        AdapterRegistry(settings.paths.adapters).active_choice,
+        AdapterRegistry.for_settings(settings).active_choice,
         Grounder(kb.embedder.embed, settings.answers, kb.vocabulary),
         open_approved_lookup(settings, store),
     )

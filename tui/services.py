@@ -30,7 +30,7 @@ def open_registry(settings: Settings) -> Any | None:
         from tuning.registry import AdapterRegistry
     except ImportError:
         return None
-    return AdapterRegistry(settings.paths.adapters)
+    return AdapterRegistry.for_settings(settings)
 
 
 def knowledge_base_for(settings: Settings, engine: ChatEngine | None) -> Any:

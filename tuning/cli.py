@@ -174,7 +174,7 @@ adapters_app = typer.Typer(
 def _registry():
     from tuning.registry import AdapterRegistry
 
-    return AdapterRegistry(load_settings().paths.adapters)
+    return AdapterRegistry.for_settings(load_settings())
 
 
 @adapters_app.command("list")

@@ -173,7 +173,7 @@ def evaluate_file(
     from tuning.registry import AdapterRegistry
 
     examples = read_eval_file(path)[:limit]
-    registry = AdapterRegistry(settings.paths.adapters)
+    registry = AdapterRegistry.for_settings(settings)
     version = registry.active() if adapter == "active" else None
     if adapter not in ("active", "base"):
         version = registry.path_of(adapter).name

@@ -4,11 +4,13 @@ Layout under ``root``::
 
     v0001/  adapter_config.json  adapter_model.safetensors  metadata.json
     v0002/  ...
-    active.json   {"version": "v0002" | null, "history": [...], "updated_at": ...}
 
-Every change is written to a temporary name, fsynced and then renamed into place, so a
-crash at any moment leaves either the old or the new state, never a mix. A version
-folder appears only once complete; ``active.json`` is replaced, never edited.
+The active pointer (the version in service, null for the base, and the versions it replaced)
+is a row in the database (``adapter_pointer``), so every process sharing the database, a
+team's server and its clients alike, sees the same adapter in service; each switch is one
+transaction. A pointer left in ``active.json`` by an earlier deskloop is read until the first
+switch writes the row. Version folders are written to a temporary name, fsynced and then
+renamed into place, so a crash at any moment leaves either the old or the new state.
 
 A version the promotion gate rejected (its metadata's ``decision``) is promoted only when
 forced; the forced promotion is added to its metadata.
@@ -29,9 +31,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
+
+from assistant.database import connect, opened
 from assistant.errors import DeskloopError
 
-ACTIVE_FILE = "active.json"
+ACTIVE_FILE = "active.json"  # where earlier versions kept the pointer
 METADATA_FILE = "metadata.json"
 PEFT_FILES = ("adapter_config.json", "adapter_model.safetensors")
 BASE = "base"
@@ -59,10 +64,22 @@ class RejectedAdapterError(DeskloopError):
 
 
 class AdapterRegistry:
-    def __init__(self, root: str | Path):
+    def __init__(self, root: str | Path, database: str | Path | None = None):
+        """``database``: the store's database_url; by default the SQLite store of the data
+        directory ``root`` lies in (``root/../deskloop.db``, the default layout)."""
         self.root = Path(root)
-        self._cached_stamp: tuple[int, int, int] | None = None
-        self._cached_choice: tuple[str | None, Path | None] = (None, None)
+        self.database = database or self.root.parent / "deskloop.db"
+        self._engine: sa.Engine | None = None
+
+    @classmethod
+    def for_settings(cls, settings) -> AdapterRegistry:
+        return cls(settings.paths.adapters, settings.store_url)
+
+    @property
+    def engine(self) -> sa.Engine:
+        if self._engine is None:
+            self._engine = connect(self.database)
+        return self._engine
 
     # reading
 
@@ -109,23 +126,20 @@ class AdapterRegistry:
         return list(self._read_pointer()["history"])
 
     def active_choice(self) -> tuple[str | None, Path | None]:
-        """(version, folder) to serve with, or (None, None) for the base; cheap to call often.
+        """(version, folder) to serve with, or (None, None) for the base; one indexed read."""
+        version = self.active()
+        return version, self.root / version if version else None
 
-        The pointer is re-read only when its file changes (inode, mtime or size).
-        """
-        try:
-            st = (self.root / ACTIVE_FILE).stat()
-            stamp = (st.st_ino, st.st_mtime_ns, st.st_size)
-        except FileNotFoundError:
-            self._cached_stamp, self._cached_choice = None, (None, None)
-            return self._cached_choice
-        if stamp != self._cached_stamp:
-            version = self.active()
-            self._cached_choice = (version, self.root / version if version else None)
-            self._cached_stamp = stamp
-        return self._cached_choice
+    def _read_pointer(self, db: sa.Connection | None = None) -> dict[str, Any]:
+        if db is None:
+            with opened(self.engine) as db:
+                return self._read_pointer(db)
+        row = db.execute(sa.text("SELECT version, history FROM adapter_pointer")).first()
+        if row is not None:
+            return {"version": row.version, "history": json.loads(row.history)}
+        return self._legacy_pointer()
 
-    def _read_pointer(self) -> dict[str, Any]:
+    def _legacy_pointer(self) -> dict[str, Any]:
         try:
             data = json.loads((self.root / ACTIVE_FILE).read_text(encoding="utf-8"))
         except FileNotFoundError:
@@ -180,14 +194,14 @@ class AdapterRegistry:
         rejection = self.rejection(path.name)
         if rejection is not None and not force:
             raise RejectedAdapterError(path.name, rejection)
-        with self._locked():
-            pointer = self._read_pointer()
+        with self._pointer() as (db, pointer):
             if pointer["version"] == path.name:
                 return path.name
             if rejection is not None:
-                self._record_forced(path, rejection)
+                with self._locked():
+                    self._record_forced(path, rejection)
             history = [*pointer["history"], pointer["version"]]
-            self._write_pointer(path.name, history)
+            self._write_pointer(db, path.name, history)
         return path.name
 
     def _record_forced(self, path: Path, rejection: str) -> None:
@@ -198,23 +212,47 @@ class AdapterRegistry:
 
     def rollback(self) -> str | None:
         """Serve the previously active adapter again (the base when there was none)."""
-        self.root.mkdir(parents=True, exist_ok=True)
-        with self._locked():
-            pointer = self._read_pointer()
+        with self._pointer() as (db, pointer):
             if pointer["version"] is None and not pointer["history"]:
                 raise DeskloopError("nothing to roll back: the base model is already in service")
             history = pointer["history"]
             previous = history.pop() if history else None
-            self._write_pointer(previous, history)
+            self._write_pointer(db, previous, history)
         return previous
 
-    def _write_pointer(self, version: str | None, history: list[str | None]) -> None:
-        document = {
-            "version": version,
-            "history": history,
-            "updated_at": datetime.now(UTC).isoformat(timespec="milliseconds"),
-        }
-        _write_atomic(self.root / ACTIVE_FILE, json.dumps(document, indent=2))
+    @contextmanager
+    def _pointer(self) -> Iterator[tuple[sa.Connection, dict[str, Any]]]:
+        """The pointer, read and rewritten in one transaction that holds its row locked."""
+        with opened(self.engine, write=True) as db, db.begin():
+            if db.execute(sa.text("SELECT id FROM adapter_pointer")).first() is None:
+                first = self._legacy_pointer()
+                db.execute(
+                    sa.text(
+                        "INSERT INTO adapter_pointer (id, version, history, updated_at)"
+                        " VALUES (1, :version, :history, :stamp) ON CONFLICT (id) DO NOTHING"
+                    ),
+                    {**first, "history": json.dumps(first["history"]), "stamp": _stamp()},
+                )
+            if db.dialect.name != "sqlite":  # SQLite's BEGIN IMMEDIATE already excludes writers
+                db.execute(sa.text("SELECT id FROM adapter_pointer FOR UPDATE"))
+            yield db, self._read_pointer(db)
+
+    def _write_pointer(
+        self, db: sa.Connection, version: str | None, history: list[str | None]
+    ) -> None:
+        db.execute(
+            sa.text(
+                "INSERT INTO adapter_pointer (id, version, history, updated_at)"
+                " VALUES (1, :version, :history, :stamp) ON CONFLICT (id) DO UPDATE SET"
+                " version = excluded.version, history = excluded.history,"
+                " updated_at = excluded.updated_at"
+            ),
+            {
+                "version": version,
+                "history": json.dumps(history),
+                "stamp": _stamp(),
+            },
+        )
 
     @contextmanager
     def _locked(self) -> Iterator[None]:
@@ -230,6 +268,10 @@ class AdapterRegistry:
         """Leftovers of a register that was killed part-way."""
         for leftover in self.root.glob(".staging-*"):
             shutil.rmtree(leftover, ignore_errors=True)
+
+
+def _stamp() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
 def _write_atomic(path: Path, text: str) -> None:

@@ -20,6 +20,7 @@ from tuning.events import EventLog, Progress, ignore
 from tuning.feedback_rows import store_feedback_rows
 from tuning.gate import Margins, decide
 from tuning.registry import AdapterRegistry
+from tuning.round_claim import TrainingRounds
 from tuning.seed import read_ticket_seeds
 from tuning.trainer import RUN_FILE, TrainConfig, train_adapter
 
@@ -64,7 +65,46 @@ def run_round(
     progress: Progress = ignore,
     callbacks: Sequence[Any] = (),
 ) -> dict[str, Any]:
-    """Run a round end to end and return its summary."""
+    """Run a round end to end and return its summary.
+
+    The round is claimed in the database first: while another process (any admin, any
+    machine on the same database) runs one, this raises RoundBusyError. Every process sees
+    the running round and its stage (TrainingRounds.running).
+    """
+    rounds = TrainingRounds(settings.store_url)
+    with rounds.held("dataset") as claim:
+
+        def tracked(event: dict[str, Any]) -> None:
+            if event.get("event") == "stage":
+                rounds.beat(claim.id, event.get("stage"))
+            progress(event)
+
+        summary = _run_round(
+            settings,
+            method,
+            max_steps,
+            epochs,
+            seeds_path,
+            max_new_tokens,
+            eval_limit,
+            tracked,
+            callbacks,
+        )
+        rounds.finish(claim.id, "finished", summary)
+    return summary
+
+
+def _run_round(
+    settings: Settings,
+    method: str | None,
+    max_steps: int | None,
+    epochs: float | None,
+    seeds_path: Path | None,
+    max_new_tokens: int | None,
+    eval_limit: int | None,
+    progress: Progress,
+    callbacks: Sequence[Any],
+) -> dict[str, Any]:
     from assistant.model_prep import prepare_base_model
     from tuning.evaluate import example_from_record
     from tuning.round_eval import evaluate_round
@@ -88,7 +128,7 @@ def run_round(
     log = EventLog(trained.run_dir / "events.jsonl", progress)
 
     log({"event": "stage", "stage": "evaluation"})
-    registry = AdapterRegistry(settings.paths.adapters)
+    registry = AdapterRegistry.for_settings(settings)
     incumbent = registry.active()
     examples = [example_from_record(r) for r in build.eval][:eval_limit]
     evaluation = evaluate_round(

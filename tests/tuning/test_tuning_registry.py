@@ -71,19 +71,26 @@ def test_unknown_versions_fail_clearly(registry):
         registry.promote("latest")
 
 
-def test_active_choice_rereads_only_when_the_pointer_changes(registry, tmp_path, monkeypatch):
+def test_active_choice_sees_another_process_switch_at_once(registry, tmp_path):
     v1 = registry.register(fake_adapter(tmp_path / "cand"), {})
     registry.promote(v1)
-    assert registry.active_choice()[0] == v1
-    reads = []
-    monkeypatch.setattr(registry, "_read_pointer", lambda: reads.append(1) or {"version": "x"})
-    for _ in range(5):
-        assert registry.active_choice()[0] == v1
-    assert reads == []
-    other = AdapterRegistry(registry.root)  # another process promotes
+    assert registry.active_choice() == (v1, registry.root / v1)
+    other = AdapterRegistry(registry.root)  # another process rolls back
     other.rollback()
-    monkeypatch.undo()
     assert registry.active_choice() == (None, None)
+    assert not (registry.root / "active.json").exists()  # the pointer is in the database
+
+
+def test_a_pointer_left_in_active_json_is_kept(registry, tmp_path):
+    candidate = fake_adapter(tmp_path / "cand")
+    v1, v2 = registry.register(candidate, {}), registry.register(candidate, {})
+    legacy = {"version": v2, "history": [None, v1], "updated_at": "2025-01-01T00:00:00"}
+    (registry.root / "active.json").write_text(json.dumps(legacy))
+    assert registry.active() == v2 and registry.history() == [None, v1]
+    assert registry.rollback() == v1  # the first switch moves it into the database
+    (registry.root / "active.json").unlink()
+    assert AdapterRegistry(registry.root).active() == v1
+    assert registry.history() == [None]
 
 
 KILLER = textwrap.dedent(
@@ -95,13 +102,19 @@ KILLER = textwrap.dedent(
 
     action, target = sys.argv[1], sys.argv[2]
     real_replace = os.replace
+    real_write_pointer = AdapterRegistry._write_pointer
 
     def replace_then_die(src, dst):
         if Path(dst).name == target:
             os.kill(os.getpid(), signal.SIGKILL)  # after the temp is written, before the switch
         real_replace(src, dst)
 
+    def write_pointer_then_die(self, *args):
+        real_write_pointer(self, *args)
+        os.kill(os.getpid(), signal.SIGKILL)  # the new pointer written, not committed
+
     os.replace = replace_then_die
+    AdapterRegistry._write_pointer = write_pointer_then_die
     registry = AdapterRegistry(sys.argv[3])
     if action == "promote":
         registry.promote("v0002")
@@ -123,10 +136,10 @@ def test_a_kill_during_promote_leaves_the_active_adapter(registry, tmp_path):
     registry.register(candidate, {})
     registry.promote("v0001")
 
-    assert run_killed("promote", "active.json", str(registry.root)) == -signal.SIGKILL
+    assert run_killed("promote", "pointer", str(registry.root)) == -signal.SIGKILL
 
     assert registry.active() == "v0001"
-    assert json.loads((registry.root / "active.json").read_text())["version"] == "v0001"
+    assert AdapterRegistry(registry.root).history() == [None]
     assert registry.promote("v0002") == "v0002"  # and the registry still works
     assert registry.rollback() == "v0001"
 
