@@ -99,6 +99,13 @@ class AnswerSettings(BaseModel):
     max_words: int = Field(
         80, ge=5, le=400, description="Word budget of the evidence an answer is built from."
     )
+    min_words: int = Field(
+        30,
+        ge=0,
+        le=400,
+        description="An answer whose best passage is shorter than this goes on with the next "
+        "best sentences of the sources that reach min_evidence (0: the passage alone).",
+    )
     min_coverage: float = Field(
         0.3,
         ge=0.0,

@@ -99,10 +99,13 @@ def select_evidence(
     embed: Embed,
     max_words: int,
     count: int = 1,
+    min_words: int = 0,
+    min_score: float = 0.0,
 ) -> list[list[Evidence]]:
     """Up to ``count`` candidate evidence spans, best first: each the best-matching sentence
     not yet used, with the strong sentences around it in its paragraph or list, in reading
-    order, within ``max_words`` (the sentence itself always)."""
+    order, within ``max_words`` (the sentence itself always). A span shorter than
+    ``min_words`` goes on with the next best sentences of any source scoring ``min_score``."""
     pool = candidates(sources)
     if not pool:
         return []
@@ -115,17 +118,36 @@ def select_evidence(
     ]
     eligible = [i for i, (_, unit) in enumerate(pool) if len(unit.text.split()) >= MIN_WORDS]
     replies = {n for n, text in sources.items() if is_reply(text)}
+    ranked = sorted(eligible, key=lambda i: -scores[i])
     spans: list[list[Evidence]] = []
     used: set[int] = set()
-    for best in sorted(eligible, key=lambda i: -scores[i]):
+    for best in ranked:
         if len(spans) == count:
             break
         if best in used:
             continue
         picked = _span_around(pool, scores, best, max_words, pool[best][0] in replies)
         used.update(picked)
+        strong = [i for i in ranked if scores[i] >= min_score]
+        picked += _filling(pool, strong, picked, min(min_words, max_words))
         spans.append([Evidence(pool[i][0], pool[i][1], scores[best]) for i in picked])
     return spans
+
+
+def _filling(
+    pool: list[tuple[int, Unit]], ranked: list[int], picked: list[int], min_words: int
+) -> list[int]:
+    """The best-ranked sentences outside ``picked`` that bring it to ``min_words`` (a one-line
+    answer says less than the agent would)."""
+    words = sum(len(pool[i][1].text.split()) for i in picked)
+    added: list[int] = []
+    for i in ranked:
+        if words >= min_words:
+            break
+        if i not in picked:
+            added.append(i)
+            words += len(pool[i][1].text.split())
+    return added
 
 
 def _span_around(

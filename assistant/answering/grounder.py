@@ -54,7 +54,14 @@ class Grounder:
         parts = [(p.text, p.weight) for p in build_query(messages).parts]
         options = self.settings
         spans = select_evidence(
-            question, parts, sources, self.embed, options.max_words, options.model_choices
+            question,
+            parts,
+            sources,
+            self.embed,
+            options.max_words,
+            options.model_choices,
+            options.min_words,
+            options.min_evidence,
         )
         evidence = spans[0] if spans else []
         score = evidence[0].score if evidence else 0.0

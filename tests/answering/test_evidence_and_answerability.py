@@ -57,6 +57,22 @@ def test_an_answerable_question_is_not_declined(embed):
     assert "PayPal" in Grounder.quote(plan)
 
 
+REFUNDS = """Refunds go back to the card you paid with.
+
+You can ask for a refund within 30 days of a charge in Settings > Billing > Request a refund. \
+Refunds take 5 to 10 business days to reach your account."""
+
+
+def test_a_short_passage_goes_on_with_the_next_best_sentences(embed):
+    question = "Where does my refund go?"
+    alone = Grounder.quote(grounder(embed, min_words=0).plan(ask(question), {1: REFUNDS}))
+    filled = Grounder.quote(grounder(embed, min_words=30).plan(ask(question), {1: REFUNDS}))
+    assert alone == "Refunds go back to the card you paid with [1]."
+    assert filled.startswith(alone)
+    assert "Request a refund" in filled
+    assert len(filled.split()) >= 30
+
+
 def test_one_name_the_knowledge_base_never_mentions_is_enough_to_decline(embedder):
     settings = AnswerSettings()
     grounder = Grounder(embedder.embed, settings, lambda: VOCABULARY, embedder.is_rare_word)
