@@ -79,8 +79,10 @@ class AnswerStream:
         question: str,
         conversation_id: str | None,
         history: list[dict] | None = None,
+        actor: str | None = None,
     ):
         self.engine = engine
+        self.actor = actor
         self.question = question
         self.given_history = history
         self.new_conversation = conversation_id is None
@@ -177,6 +179,7 @@ class AnswerStream:
             record.first_token_ms = round((first_token - started) * 1000, 1)
         record.model_id = self.engine.model.model_id
         record.adapter_version = adapter
+        record.actor = self.actor
         question_id, answer_id = self.engine.store.record_exchange(
             self.conversation_id, self.question, record
         )
@@ -228,14 +231,19 @@ class ChatEngine:
         self.approved = approved
 
     def ask(
-        self, question: str, conversation_id: str | None = None, history: list[dict] | None = None
+        self,
+        question: str,
+        conversation_id: str | None = None,
+        history: list[dict] | None = None,
+        actor: str | None = None,
     ) -> AnswerStream:
         """Answer ``question`` in a conversation of the store, or after a given ``history``
-        (a conversation held elsewhere, as evaluation has it)."""
+        (a conversation held elsewhere, as evaluation has it); ``actor``: the server's user
+        it is asked for, recorded with the turns."""
         question = question.strip()
         if conversation_id is not None:
             self.store.conversation(conversation_id)  # fails clearly on an unknown id
-        return AnswerStream(self, question, conversation_id, history)
+        return AnswerStream(self, question, conversation_id, history, actor)
 
     def approved_answer(self, question: str, history: list[dict]) -> ApprovedMatch | None:
         """An approved answer that fits this question, served instead of generating one."""

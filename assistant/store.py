@@ -36,7 +36,8 @@ CONVERSATION_SELECT = (
     " FROM conversations c"
 )
 TURN_SELECT = (
-    "SELECT t.*, f.rating, f.reason, f.correction, g.data AS grounding FROM turns t"
+    "SELECT t.*, f.rating, f.reason, f.correction, f.actor AS flagged_by, g.data AS grounding"
+    " FROM turns t"
     " LEFT JOIN feedback f ON f.turn_id = t.id"
     " LEFT JOIN turn_grounding g ON g.turn_id = t.id"
 )
@@ -86,6 +87,8 @@ class Turn:
     correction: str | None = None
     grounding: dict | None = None
     approved_id: int | None = None  # the approved answer this turn was served from
+    actor: str | None = None  # the server's user who asked (or was answered); None: local
+    flagged_by: str | None = None
 
     def to_dict(self) -> dict:
         data = dict(self.__dict__)
@@ -103,6 +106,7 @@ class Conversation:
     escalation_note: str | None = None
     origin: str = "chat"
     turn_count: int = 0
+    actor: str | None = None  # the server's user who started it; None: local
 
     def to_dict(self) -> dict:
         return dict(self.__dict__)
@@ -123,6 +127,7 @@ class AnswerRecord:
     sources: list[SourceRef] = field(default_factory=list)
     grounding: dict | None = None
     approved_id: int | None = None
+    actor: str | None = None  # the server's user it was answered for; None: local
 
 
 class Store:
@@ -185,14 +190,18 @@ class Store:
             )
         return Conversation(**row)
 
-    def conversations(self, search: str = "", limit: int = 200) -> list[Conversation]:
+    def conversations(
+        self, search: str = "", limit: int = 200, actor: str | None = None
+    ) -> list[Conversation]:
+        """Chat conversations, newest first; ``actor``: only those this server user started."""
         rows = self._fetchall(
             CONVERSATION_SELECT
             + " WHERE c.origin = 'chat' AND (:search = '' OR lower(c.title) LIKE :pattern"
             " OR EXISTS (SELECT 1 FROM turns t"
             "   WHERE t.conversation_id = c.id AND lower(t.content) LIKE :pattern))"
-            " ORDER BY c.updated_at DESC LIMIT :limit",
-            {"search": search, "pattern": f"%{search.lower()}%", "limit": limit},
+            + (" AND c.actor = :actor" if actor is not None else "")
+            + " ORDER BY c.updated_at DESC LIMIT :limit",
+            {"search": search, "pattern": f"%{search.lower()}%", "limit": limit, "actor": actor},
         )
         return [Conversation(**row) for row in rows]
 
@@ -221,26 +230,36 @@ class Store:
         with self.transaction() as db:
             db.execute(
                 text(
-                    "INSERT INTO conversations (id, title, created_at, updated_at)"
-                    " VALUES (:id, :title, :stamp, :stamp) ON CONFLICT (id) DO NOTHING"
+                    "INSERT INTO conversations (id, title, created_at, updated_at, actor)"
+                    " VALUES (:id, :title, :stamp, :stamp, :actor) ON CONFLICT (id) DO NOTHING"
                 ),
-                {"id": conversation_id, "title": _title_from(question), "stamp": stamp},
+                {
+                    "id": conversation_id,
+                    "title": _title_from(question),
+                    "stamp": stamp,
+                    "actor": answer.actor,
+                },
             )
             user_id = db.execute(
                 text(
-                    "INSERT INTO turns (conversation_id, role, content, created_at)"
-                    " VALUES (:conversation_id, 'user', :content, :stamp) RETURNING id"
+                    "INSERT INTO turns (conversation_id, role, content, created_at, actor)"
+                    " VALUES (:conversation_id, 'user', :content, :stamp, :actor) RETURNING id"
                 ),
-                {"conversation_id": conversation_id, "content": question, "stamp": stamp},
+                {
+                    "conversation_id": conversation_id,
+                    "content": question,
+                    "stamp": stamp,
+                    "actor": answer.actor,
+                },
             ).scalar_one()
             answer_id = db.execute(
                 text(
                     "INSERT INTO turns (conversation_id, role, content, status, created_at,"
                     " prompt_tokens, completion_tokens, first_token_ms, latency_ms, model_id,"
-                    " adapter_version, approved_id) VALUES (:conversation_id, 'assistant',"
+                    " adapter_version, approved_id, actor) VALUES (:conversation_id, 'assistant',"
                     " :content, :status, :created_at, :prompt_tokens, :completion_tokens,"
-                    " :first_token_ms, :latency_ms, :model_id, :adapter_version, :approved_id)"
-                    " RETURNING id"
+                    " :first_token_ms, :latency_ms, :model_id, :adapter_version, :approved_id,"
+                    " :actor) RETURNING id"
                 ),
                 {
                     "conversation_id": conversation_id,
@@ -254,6 +273,7 @@ class Store:
                     "model_id": answer.model_id,
                     "adapter_version": answer.adapter_version,
                     "approved_id": answer.approved_id,
+                    "actor": answer.actor,
                 },
             ).scalar_one()
             if answer.sources:
@@ -307,8 +327,14 @@ class Store:
     # feedback
 
     def flag(
-        self, turn_id: int, rating: str, reason: str | None = None, correction: str | None = None
+        self,
+        turn_id: int,
+        rating: str,
+        reason: str | None = None,
+        correction: str | None = None,
+        actor: str | None = None,
     ) -> Turn:
+        """Record a flag; ``actor`` is the server's user who gave it (None: the local user)."""
         if rating not in RATINGS:
             raise DeskloopError(f"rating must be one of {', '.join(RATINGS)}, got {rating!r}")
         turn = self.turn(turn_id)
@@ -318,11 +344,11 @@ class Store:
         with self.transaction() as db:
             db.execute(
                 text(
-                    "INSERT INTO feedback (turn_id, rating, reason, correction, created_at)"
-                    " VALUES (:turn_id, :rating, :reason, :correction, :stamp)"
+                    "INSERT INTO feedback (turn_id, rating, reason, correction, created_at, actor)"
+                    " VALUES (:turn_id, :rating, :reason, :correction, :stamp, :actor)"
                     " ON CONFLICT (turn_id) DO UPDATE SET rating = excluded.rating,"
                     " reason = excluded.reason, correction = excluded.correction,"
-                    " created_at = excluded.created_at"
+                    " created_at = excluded.created_at, actor = excluded.actor"
                 ),
                 {
                     "turn_id": turn_id,
@@ -330,9 +356,10 @@ class Store:
                     "reason": reason,
                     "correction": correction,
                     "stamp": now(),
+                    "actor": actor,
                 },
             )
-            self.approved.record_flag(db, turn_id, rating, correction)
+            self.approved.record_flag(db, turn_id, rating, correction, by=actor)
         return self.turn(turn_id)
 
     def edit_answer(self, turn_id: int, text: str) -> Turn:

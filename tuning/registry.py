@@ -182,10 +182,11 @@ class AdapterRegistry:
             _fsync_dir(self.root)
         return version
 
-    def promote(self, version: str, force: bool = False) -> str:
+    def promote(self, version: str, force: bool = False, actor: str | None = None) -> str:
         """Make ``version`` the adapter in service; the one it replaces goes on the history.
 
         A version the gate rejected needs ``force`` (RejectedAdapterError otherwise).
+        ``actor``: the server's user who promoted it, kept with the pointer.
         """
         path = self.path_of(version)
         for name in PEFT_FILES:
@@ -201,7 +202,7 @@ class AdapterRegistry:
                 with self._locked():
                     self._record_forced(path, rejection)
             history = [*pointer["history"], pointer["version"]]
-            self._write_pointer(db, path.name, history)
+            self._write_pointer(db, path.name, history, actor)
         return path.name
 
     def _record_forced(self, path: Path, rejection: str) -> None:
@@ -210,14 +211,14 @@ class AdapterRegistry:
         metadata["forced_promotions"] = [*metadata.get("forced_promotions", []), forced]
         _write_atomic(path / METADATA_FILE, json.dumps(metadata, indent=2, default=str))
 
-    def rollback(self) -> str | None:
+    def rollback(self, actor: str | None = None) -> str | None:
         """Serve the previously active adapter again (the base when there was none)."""
         with self._pointer() as (db, pointer):
             if pointer["version"] is None and not pointer["history"]:
                 raise DeskloopError("nothing to roll back: the base model is already in service")
             history = pointer["history"]
             previous = history.pop() if history else None
-            self._write_pointer(db, previous, history)
+            self._write_pointer(db, previous, history, actor)
         return previous
 
     @contextmanager
@@ -238,21 +239,31 @@ class AdapterRegistry:
             yield db, self._read_pointer(db)
 
     def _write_pointer(
-        self, db: sa.Connection, version: str | None, history: list[str | None]
+        self,
+        db: sa.Connection,
+        version: str | None,
+        history: list[str | None],
+        actor: str | None = None,
     ) -> None:
         db.execute(
             sa.text(
-                "INSERT INTO adapter_pointer (id, version, history, updated_at)"
-                " VALUES (1, :version, :history, :stamp) ON CONFLICT (id) DO UPDATE SET"
+                "INSERT INTO adapter_pointer (id, version, history, updated_at, actor)"
+                " VALUES (1, :version, :history, :stamp, :actor) ON CONFLICT (id) DO UPDATE SET"
                 " version = excluded.version, history = excluded.history,"
-                " updated_at = excluded.updated_at"
+                " updated_at = excluded.updated_at, actor = excluded.actor"
             ),
             {
                 "version": version,
                 "history": json.dumps(history),
                 "stamp": _stamp(),
+                "actor": actor,
             },
         )
+
+    def changed_by(self) -> str | None:
+        """The server user who last promoted or rolled back; None: the local command line."""
+        with opened(self.engine) as db:
+            return db.execute(sa.text("SELECT actor FROM adapter_pointer")).scalar()
 
     @contextmanager
     def _locked(self) -> Iterator[None]:

@@ -1,0 +1,56 @@
+"""Searching the knowledge base (agents) and changing it (admins)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import APIRouter, Query, Request
+
+from assistant.errors import DeskloopError
+from assistant.server import sse
+from assistant.server.auth import Admin, Agent
+from assistant.server.errors import ApiError
+
+router = APIRouter(prefix="/api", tags=["knowledge"])
+EMPTY = "the knowledge base is empty: add files with 'deskloop ingest PATH'"
+
+
+@router.get("/search")
+def search(
+    request: Request,
+    _: Agent,
+    q: str = Query(min_length=1, description="What to look for."),
+    k: int = Query(5, ge=1, le=100),
+    kind: Literal["manual", "ticket"] | None = None,
+    product: str | None = None,
+):
+    """Ranked hits, BM25 and embeddings fused (`deskloop search --json`)."""
+    kb = request.app.state.deskloop.knowledge_base
+    if kb.is_empty():
+        raise DeskloopError(EMPTY)
+    hits = kb.search(q, k=k, kind=kind, product=product)
+    return sse.Json([hit.to_dict() for hit in hits])
+
+
+@router.get("/sources")
+def sources(request: Request, _: Agent):
+    """What is indexed, with chunk counts (`deskloop sources --json`)."""
+    kb = request.app.state.deskloop.knowledge_base
+    return sse.Json([s.to_dict() for s in kb.sources()])
+
+
+@router.delete("/sources")
+def remove_source(
+    request: Request,
+    _: Admin,
+    source: str = Query(min_length=1, description="The source as /api/sources names it."),
+):
+    """Delete a source from the index (admins; `deskloop sources --remove`)."""
+    from retrieval import UnknownSourceError
+
+    kb = request.app.state.deskloop.knowledge_base
+    try:
+        removed = kb.remove(source)
+    except UnknownSourceError as exc:
+        raise ApiError(404, f"{exc}: GET /api/sources lists what is indexed") from None
+    return sse.Json({"removed": source, "chunks": removed})
