@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from assistant.engine import AdapterChoice, ChatEngine
+from assistant.errors import DeskloopError
 from assistant.model_prep import prepare_base_model
 from assistant.settings import Settings
 from assistant.store import Store
@@ -34,7 +35,22 @@ def open_store(settings: Settings) -> Store:
         from tuning.approved import scrub_text
     except ImportError:
         scrub_text = None
+    ensure_home(settings)
     return Store(settings.store_url, scrub=scrub_text)
+
+
+def ensure_home(settings: Settings) -> None:
+    """Create the data directory, or say how to give one deskloop can write to."""
+    root = settings.paths.root
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DeskloopError(
+            f"cannot create the data directory {root} ({exc.strerror}): "
+            "set DESKLOOP_HOME to a folder you can write to"
+        ) from None
+    if not root.is_dir():
+        raise DeskloopError(f"DESKLOOP_HOME {root} is not a folder: set it to a folder")
 
 
 def open_approved_lookup(settings: Settings, store: Store):

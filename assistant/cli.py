@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Annotated
 
 import typer
 from rich.markup import escape
+
+try:  # recent typer releases vendor click
+    from typer._click import exceptions as click_errors
+except ImportError:  # pragma: no cover
+    from click import exceptions as click_errors
 
 from assistant import cli_knowledge
 from assistant.cli_output import err, out, print_json, status
@@ -42,6 +48,7 @@ app.command()(cli_knowledge.search)
 app.command()(cli_knowledge.sources)
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
+MAX_ID = 2**63 - 1  # the largest id the database holds
 
 
 def settings() -> Settings:
@@ -186,7 +193,7 @@ def history(
 
 @feedback_app.command("flag")
 def feedback_flag(
-    turn: Annotated[int, typer.Argument(help="The answer's turn id.")],
+    turn: Annotated[int, typer.Argument(help="The answer's turn id.", min=1, max=MAX_ID)],
     good: Annotated[bool, typer.Option("--good", help="The answer was right.")] = False,
     bad: Annotated[bool, typer.Option("--bad", help="The answer was wrong.")] = False,
     reason: Annotated[str | None, typer.Option("--reason", help="Why it was bad.")] = None,
@@ -216,17 +223,49 @@ def _without_none(value):
     return value
 
 
+def one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+def usage_error_line(exc: click_errors.ClickException) -> str:
+    """A wrong, missing or malformed argument or option, and where its help is."""
+    message = one_line(exc.format_message()).rstrip(".")
+    context = getattr(exc, "ctx", None)
+    where = context.command_path if context is not None else "deskloop"
+    return f"{message}; see '{where} --help'"
+
+
 def main(argv: list[str] | None = None) -> None:
+    """Run a command; every failure ends as one `error:` line and a non-zero exit code.
+
+    A failure that is no DeskloopError is a bug: it is still one line (naming the exception),
+    and DESKLOOP_DEBUG=1 shows its traceback instead.
+    """
     try:
-        app(args=argv, prog_name="deskloop")
-    except Exception as exc:
-        if not is_user_error(exc):
-            raise
-        err.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)
-        sys.exit(1)
-    except KeyboardInterrupt:
+        code = app(args=argv, prog_name="deskloop", standalone_mode=False)
+    except click_errors.NoArgsIsHelpError as exc:
+        exc.ctx.command.get_help(exc.ctx)  # a group named alone: its help, as before
+        sys.exit(exc.exit_code)
+    except click_errors.ClickException as exc:
+        err.print(f"[bold red]error:[/] {escape(usage_error_line(exc))}", soft_wrap=True)
+        sys.exit(exc.exit_code)
+    except (KeyboardInterrupt, typer.Abort):
         err.print("interrupted")
         sys.exit(130)
+    except Exception as exc:
+        if is_user_error(exc):
+            err.print(f"[bold red]error:[/] {escape(one_line(exc))}", soft_wrap=True)
+            sys.exit(1)
+        if os.environ.get("DESKLOOP_DEBUG"):
+            raise
+        detail = one_line(f"{type(exc).__name__}: {exc}")[:300]
+        err.print(
+            f"[bold red]error:[/] unexpected {escape(detail)}; this is a bug in deskloop: "
+            "rerun with DESKLOOP_DEBUG=1 for the traceback and report it",
+            soft_wrap=True,
+        )
+        sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":

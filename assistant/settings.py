@@ -10,6 +10,7 @@ from typing import Literal
 import platformdirs
 from pydantic import (
     BaseModel,
+    ConfigDict,
     Field,
     SecretStr,
     ValidationError,
@@ -44,7 +45,13 @@ def default_home() -> Path:
     return Path(platformdirs.user_data_dir(APP_NAME))
 
 
-class GenerationSettings(BaseModel):
+class Section(BaseModel):
+    """A [section] of the settings file: a misspelt key is an error, not silently ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class GenerationSettings(Section):
     max_new_tokens: int = Field(256, ge=1, le=8192, description="Cap on tokens per answer.")
     temperature: float = Field(0.0, ge=0.0, le=2.0, description="0 means greedy decoding.")
     top_p: float = Field(0.9, gt=0.0, le=1.0)
@@ -53,7 +60,7 @@ class GenerationSettings(BaseModel):
     seed: int = 0
 
 
-class PromptSettings(BaseModel):
+class PromptSettings(Section):
     context_tokens: int = Field(
         1800, ge=256, description="Token budget for the whole prompt (system, sources, history)."
     )
@@ -62,7 +69,7 @@ class PromptSettings(BaseModel):
     )
 
 
-class RetrievalSettings(BaseModel):
+class RetrievalSettings(Section):
     top_k: int = Field(3, ge=0, le=20, description="Sources put in the prompt.")
     min_similarity: float = Field(
         0.35,
@@ -89,7 +96,7 @@ class RetrievalSettings(BaseModel):
         return overlap
 
 
-class AnswerSettings(BaseModel):
+class AnswerSettings(Section):
     compose: Literal["quote", "model", "free"] = Field(
         "quote",
         description="How an answer is written: 'quote' gives the source sentences that answer "
@@ -139,7 +146,7 @@ class AnswerSettings(BaseModel):
     )
 
 
-class TrainingSettings(BaseModel):
+class TrainingSettings(Section):
     method: Literal["qlora", "lora"] = "qlora"
     max_steps: int = Field(60, ge=1)
     epochs: float | None = Field(None, gt=0)
@@ -184,7 +191,7 @@ class TrainingSettings(BaseModel):
         return upper
 
 
-class OpenAISettings(BaseModel):
+class OpenAISettings(Section):
     """The OpenAI-compatible server answers come from when serving = "openai"."""
 
     base_url: str = Field(
@@ -320,6 +327,11 @@ class DataPaths:
 
 def load_settings(**overrides) -> Settings:
     """Settings for this process, or a DeskloopError naming the bad setting and what it accepts."""
+    path = config_file()
+    if path.exists() and not path.is_file():
+        raise DeskloopError(
+            f"settings file {path} is not a file: point DESKLOOP_CONFIG at a TOML file"
+        )
     try:
         return Settings(**overrides)
     except ValidationError as exc:

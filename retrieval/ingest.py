@@ -19,6 +19,7 @@ from pathlib import Path
 
 from retrieval.chunking import Chunk, Chunker, chunk_id
 from retrieval.embeddings import Embedder
+from retrieval.errors import RetrievalError
 from retrieval.loaders import LoadError, RecordFields, is_supported, load_file
 from retrieval.settings import IndexSettings
 from retrieval.store import ChromaIndex, StoredChunk
@@ -153,8 +154,11 @@ class Ingester:
         except LoadError as error:
             report.failed.append(FileIssue(source, str(error)))
             return None
+        except RetrievalError:  # the index itself (unreachable, unwritable): stop the run
+            raise
         except Exception as error:  # one unreadable file must not stop the others
-            logger.exception("failed to load %s", source)
+            # the reason is reported on one line; the traceback only in debug logging
+            logger.debug("failed to load %s", source, exc_info=True)
             report.failed.append(
                 FileIssue(source, f"unexpected {type(error).__name__}: {error}; leave it out")
             )

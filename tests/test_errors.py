@@ -21,11 +21,19 @@ def test_cli_turns_a_retrieval_error_into_one_line(monkeypatch, capsys):
     assert lines == [f"error: {MISMATCH}"]
 
 
-def test_cli_lets_other_errors_through(monkeypatch):
+def test_cli_shows_a_bug_as_one_line_and_its_traceback_only_in_debug(monkeypatch, capsys):
     def fail(settings):
         raise RuntimeError("a bug")
 
     monkeypatch.setattr(app, "open_store", fail)
+    with pytest.raises(SystemExit) as caught:
+        cli.main(["history"])
+    assert caught.value.code == 1
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: unexpected RuntimeError: a bug;")
+    assert "DESKLOOP_DEBUG=1" in lines[0]
+
+    monkeypatch.setenv("DESKLOOP_DEBUG", "1")
     with pytest.raises(RuntimeError, match="a bug"):
         cli.main(["history"])
 

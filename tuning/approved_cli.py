@@ -17,7 +17,9 @@ from assistant.settings import load_settings
 from assistant.store import Store
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
-IdArgument = Annotated[int, typer.Argument(help="The approved answer's id ('approved list').")]
+IdArgument = Annotated[
+    int, typer.Argument(help="The approved answer's id ('approved list').", min=1, max=2**63 - 1)
+]
 
 approved_app = typer.Typer(
     help="Approved answers: flagged good or corrected, served at once to matching questions.",

@@ -19,6 +19,8 @@ from assistant.settings import load_settings
 from tuning.progress_view import ProgressView
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
+MAX_STEPS = 1_000_000
+EXIT_PARTIAL = 2  # as `deskloop ingest`: some lines failed, the rest were imported
 SHOWN_METRICS = (
     "rouge_l",
     "token_f1",
@@ -57,11 +59,11 @@ def train_command(
         Method | None, typer.Option("--method", help="qlora (4-bit base) or lora.")
     ] = None,
     max_steps: Annotated[
-        int | None, typer.Option("--max-steps", min=1, help="Optimizer steps.")
+        int | None, typer.Option("--max-steps", min=1, max=MAX_STEPS, help="Optimizer steps.")
     ] = None,
     epochs: Annotated[
         float | None,
-        typer.Option("--epochs", min=0.01, help="Epochs, when --max-steps is not given."),
+        typer.Option("--epochs", min=0.01, max=1000, help="Epochs, when --max-steps is not given."),
     ] = None,
     seeds: Annotated[
         Path | None,
@@ -81,6 +83,8 @@ def train_command(
     """One learning round: dataset, training, evaluation, promotion decision."""
     from tuning.round import DEFAULT_SEEDS, run_round
 
+    if seeds is not None and not seeds.is_file():
+        raise DeskloopError(f"no file {seeds}: give --seeds a CSV or JSONL of resolved tickets")
     _quiet()
     with ProgressView() as view:
         summary = run_round(
@@ -150,6 +154,8 @@ def eval_command(
     """Score answers on a file of questions with reference answers."""
     from tuning.evaluate import evaluate_file
 
+    if not file.is_file():
+        raise DeskloopError(f"no file {file}: give a JSONL file of eval rows")
     _quiet()
     with ProgressView() as view:
         result = evaluate_file(
@@ -267,7 +273,7 @@ def feedback_import_command(
     ],
     as_json: JsonOption = False,
 ) -> None:
-    """Import flagged conversations from a JSONL file."""
+    """Import flagged conversations from a JSONL file (exit 2 when some lines were skipped)."""
     from assistant.store import Store
     from tuning.feedback_rows import import_feedback
 
@@ -276,16 +282,22 @@ def feedback_import_command(
     store = Store(load_settings().store_url)
     try:
         result = import_feedback(store, file)
+    except UnicodeDecodeError:
+        raise DeskloopError(f"{file} is not UTF-8 text: give a JSONL file saved as UTF-8") from None
     finally:
         store.close()
+    if result.rows == 0 and not result.errors:
+        raise DeskloopError(f"{file} holds no feedback rows: give one flagged answer a line")
     if as_json:
         print_json(result.to_dict())
-        return
-    out.print(f"Imported {result.rows} rows as {result.conversations} conversations.")
-    for error in result.errors[:20]:
-        err.print(f"[yellow]skipped[/] {error}", markup=True, highlight=False)
-    if len(result.errors) > 20:
-        err.print(f"... and {len(result.errors) - 20} more skipped lines")
+    else:
+        out.print(f"Imported {result.rows} rows as {result.conversations} conversations.")
+        for error in result.errors[:20]:
+            err.print(f"[yellow]skipped[/] {error}", markup=True, highlight=False)
+        if len(result.errors) > 20:
+            err.print(f"... and {len(result.errors) - 20} more skipped lines")
+    if result.errors:
+        raise typer.Exit(EXIT_PARTIAL)
 
 
 def feedback_export_command(
@@ -301,9 +313,16 @@ def feedback_export_command(
     from tuning.dataset import write_jsonl
     from tuning.export import export_feedback
 
+    if output is not None:
+        _check_output(output)
     records, report = export_feedback(load_settings(), format.value)
     if output is not None:
-        count = write_jsonl(output, records)
+        try:
+            count = write_jsonl(output, records)
+        except OSError as exc:
+            raise DeskloopError(
+                f"cannot write {output} ({exc.strerror}); give another --output"
+            ) from None
         document = {
             "format": format.value,
             "records": count,
@@ -320,3 +339,13 @@ def feedback_export_command(
     for record in records:
         sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
     sys.stdout.flush()
+
+
+def _check_output(output: Path) -> None:
+    """Refuse an --output the export could not be written to, before any work."""
+    if output.is_dir():
+        raise DeskloopError(f"--output {output} is a folder: give a file path inside it")
+    if not output.parent.is_dir():
+        raise DeskloopError(
+            f"folder {output.parent} does not exist: create it or give another --output"
+        )

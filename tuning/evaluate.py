@@ -76,7 +76,11 @@ def read_eval_file(path: str | Path) -> list[EvalExample]:
     if not path.is_file():
         raise DeskloopError(f"no file {path}: give a JSONL file of eval rows")
     examples = []
-    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise DeskloopError(f"{path} is not UTF-8 text: give a JSONL file saved as UTF-8") from None
+    for lineno, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
         try:

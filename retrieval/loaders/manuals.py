@@ -6,7 +6,7 @@ import io
 import re
 from pathlib import Path
 
-from bs4 import BeautifulSoup
+from bs4 import BeautifulSoup, Tag
 from langchain_text_splitters import MarkdownHeaderTextSplitter
 from pypdf import PdfReader
 from pypdf.errors import PdfReadError
@@ -24,6 +24,9 @@ _HTML_BLOCKS = (
     "ul", "ol", "dl", "dt", "dd", "h4", "h5", "h6", "header", "footer", "main", "aside",
 )  # fmt: skip
 _HTML_CELLS = ("td", "th")
+# Deeper than this, a page is indexed as plain lines: marking block ends walks each element's
+# descendants (quadratic on a page of 100,000 nested <div>s, hours instead of seconds).
+_HTML_MAX_LAYOUT_DEPTH = 256
 # Declarations that keep an element's text off the rendered page: a reader never sees it, so
 # it is not indexed (a common way to plant instructions for an assistant in a page).
 _HIDING = re.compile(
@@ -116,13 +119,21 @@ def load_html(path: Path, data: bytes) -> LoadedDocument:
     if soup.title:
         soup.title.decompose()
     marker = "\x00"
-    for tag in soup.find_all(_HTML_HEADINGS):
-        level = int(tag.name[1])
-        tag.replace_with(f"\n{marker}{level}{tag.get_text(' ', strip=True)}\n")
-    for tag in soup.find_all(_HTML_BLOCKS):
-        tag.append("\n")
-    for tag in soup.find_all(_HTML_CELLS):
-        tag.append(" | ")
+    depth = _depth(soup)
+    warning = decoded.warning
+    if depth > _HTML_MAX_LAYOUT_DEPTH:
+        warning = (
+            f"HTML nested {depth} levels deep; indexed as plain lines (headings and tables "
+            "not kept): simplify the page if its structure matters"
+        )
+    else:
+        for tag in soup.find_all(_HTML_HEADINGS):
+            level = int(tag.name[1])
+            tag.replace_with(f"\n{marker}{level}{tag.get_text(' ', strip=True)}\n")
+        for tag in soup.find_all(_HTML_BLOCKS):
+            tag.append("\n")
+        for tag in soup.find_all(_HTML_CELLS):
+            tag.append(" | ")
 
     sections: list[Section] = []
     trail: list[str] = []
@@ -135,7 +146,8 @@ def load_html(path: Path, data: bytes) -> LoadedDocument:
             sections.append(Section(text, HEADING_SEPARATOR.join(trail)))
         body.clear()
 
-    for raw_line in soup.get_text().splitlines():
+    text = soup.get_text("\n") if depth > _HTML_MAX_LAYOUT_DEPTH else soup.get_text()
+    for raw_line in text.splitlines():
         line = " ".join(raw_line.split())
         if line.startswith(marker):
             flush()
@@ -145,7 +157,19 @@ def load_html(path: Path, data: bytes) -> LoadedDocument:
         elif line or (body and body[-1]):
             body.append(line)
     flush()
-    return _document(path, page_title or first_heading, sections, decoded.warning)
+    return _document(path, page_title or first_heading, sections, warning)
+
+
+def _depth(soup: BeautifulSoup) -> int:
+    """How deep the page's elements nest (one pass; no recursion)."""
+    depths = {id(soup): 0}
+    deepest = 0
+    for element in soup.descendants:
+        if isinstance(element, Tag):
+            depth = depths[id(element.parent)] + 1
+            depths[id(element)] = depth
+            deepest = max(deepest, depth)
+    return deepest
 
 
 def _hidden_classes(soup: BeautifulSoup) -> frozenset[str]:
@@ -162,7 +186,9 @@ def _hidden_classes(soup: BeautifulSoup) -> frozenset[str]:
 
 
 def _is_hidden(tag, hidden_classes: frozenset[str]) -> bool:
-    if tag.decomposed or tag.attrs is None:
+    # No `tag.decomposed` here: find_all judges the live tree, where nothing is decomposed,
+    # and on a Tag that property searches the whole subtree (quadratic on deep nesting).
+    if tag.attrs is None:
         return False
     if tag.has_attr("hidden") or str(tag.get("aria-hidden", "")).lower() == "true":
         return True

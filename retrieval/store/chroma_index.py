@@ -50,7 +50,11 @@ class ChromaIndex:
             embedding_function=None,
         )
         built_with = (collection.metadata or {}).get("embedding_model")
-        if built_with and built_with != self.embedding_model:
+        if built_with and built_with != self.embedding_model and collection.count() == 0:
+            # nothing was ever embedded into it (a run whose model failed to load created
+            # it): it binds no model, so it takes this one
+            collection.modify(metadata={"embedding_model": self.embedding_model})
+        elif built_with and built_with != self.embedding_model:
             raise EmbeddingModelMismatchError(
                 f"collection '{self.settings.collection}' was built with embedding model "
                 f"{built_with}, not {self.embedding_model}; use that model, or another "
