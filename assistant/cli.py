@@ -14,7 +14,7 @@ try:  # recent typer releases vendor click
 except ImportError:  # pragma: no cover
     from click import exceptions as click_errors
 
-from assistant import cli_knowledge
+from assistant import cli_knowledge, cli_team, client
 from assistant.cli_output import err, out, print_json, status
 from assistant.errors import DeskloopError, is_user_error
 from assistant.settings import Settings, config_file, load_settings
@@ -46,6 +46,8 @@ feedback_app.command("export")(feedback_export_command)
 app.command()(cli_knowledge.ingest)
 app.command()(cli_knowledge.search)
 app.command()(cli_knowledge.sources)
+app.command("serve")(cli_team.serve_command)
+app.add_typer(cli_team.users_app, name="users")
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
 MAX_ID = 2**63 - 1  # the largest id the database holds
@@ -143,6 +145,14 @@ def ask(
     as_json: JsonOption = False,
 ) -> None:
     """Answer one customer question from the knowledge base, streaming it, and log the turn."""
+    if (server := client.from_env()) is not None:
+        from assistant import cli_remote
+
+        if question is None:
+            cli_remote.chat(server, conversation)
+        else:
+            cli_remote.ask(server, question, conversation, adapter, as_json)
+        return
     from assistant.app import open_store
     from assistant.chat_loop import answer_once, interactive_chat, load_engine
 
@@ -207,6 +217,11 @@ def feedback_flag(
 
     if good == bad:
         raise DeskloopError("say either --good or --bad")
+    if (server := client.from_env()) is not None:
+        from assistant import cli_remote
+
+        rating = "good" if good else "bad"
+        return cli_remote.flag(server, turn, rating, reason, correction, as_json)
     store = open_store(settings())
     flagged = store.flag(turn, "good" if good else "bad", reason, correction)
     approved = store.approved.for_turn(turn)

@@ -102,6 +102,12 @@ def search(
     """Ranked hits from the knowledge base (BM25 and embeddings, fused)."""
     if kind not in (None, "manual", "ticket"):
         raise DeskloopError("--kind must be 'manual' or 'ticket'")
+    from assistant import client
+
+    if (server := client.from_env()) is not None:
+        from assistant import cli_remote
+
+        return cli_remote.search(server, query, k, kind, product, as_json)
     kb = knowledge_base()
     if kb.is_empty():
         raise DeskloopError("the knowledge base is empty: add files with 'deskloop ingest PATH'")

@@ -1,0 +1,157 @@
+"""The command line as a client of `deskloop serve`: DESKLOOP_SERVER and DESKLOOP_TOKEN set.
+
+Each call returns what the local command would have printed with --json; every failure is
+a DeskloopError whose one line says what to do (a server that cannot be reached, a refused
+token, the server's own message).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import httpx
+
+from assistant.errors import DeskloopError
+
+SERVER_ENV = "DESKLOOP_SERVER"
+TOKEN_ENV = "DESKLOOP_TOKEN"
+CONNECT_TIMEOUT_S = 5.0
+READ_TIMEOUT_S = 600.0  # an answer may wait its turn in the queue
+
+
+class ServerError(DeskloopError):
+    """The server cannot be reached, refused the request, or failed it."""
+
+
+def from_env() -> Client | None:
+    """A client for DESKLOOP_SERVER, or None when it is unset (everything stays local)."""
+    url = os.environ.get(SERVER_ENV, "").strip()
+    if not url:
+        return None
+    token = os.environ.get(TOKEN_ENV, "").strip()
+    if not token:
+        raise ServerError(
+            f"{SERVER_ENV} is set but {TOKEN_ENV} is not: set {TOKEN_ENV} to your token from "
+            f"'deskloop users add' (ask an admin), or unset {SERVER_ENV} to work locally"
+        )
+    return Client(url, token)
+
+
+class Client:
+    def __init__(self, url: str, token: str, transport: httpx.BaseTransport | None = None):
+        self.url = url.rstrip("/")
+        if not self.url.startswith(("http://", "https://")):
+            raise ServerError(f"{SERVER_ENV} '{url}' is not a URL: use http://HOST:PORT")
+        self.http = httpx.Client(
+            base_url=self.url,
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=httpx.Timeout(READ_TIMEOUT_S, connect=CONNECT_TIMEOUT_S),
+            transport=transport,
+        )
+
+    # the verbs
+
+    def search(self, query: str, k: int, kind: str | None, product: str | None) -> list[dict]:
+        params = {"q": query, "k": k, "kind": kind, "product": product}
+        return self._json("GET", "/api/search", params=_present(params))
+
+    def flag(self, turn_id: int, rating: str, reason: str | None, correction: str | None) -> dict:
+        body = {"rating": rating, "reason": reason, "correction": correction}
+        return self._json("POST", f"/api/turns/{turn_id}/feedback", json=body)
+
+    def conversation(self, conversation_id: str) -> dict:
+        return self._json("GET", f"/api/conversations/{conversation_id}")
+
+    def ask(
+        self, question: str, conversation_id: str | None, adapter: str | None
+    ) -> Iterator[tuple[str, dict]]:
+        """Server-sent events: ("queue", {position}), ("delta", {text})..., ("done", result)."""
+        body = _present(
+            {"question": question, "conversation_id": conversation_id, "adapter": adapter}
+        )
+        with self._calling(), self.http.stream("POST", "/api/ask", json=body) as response:
+            if response.status_code != 200:
+                response.read()
+                raise self._failure(response)
+            for name, data in _events(response.iter_lines()):
+                if name == "error":
+                    raise ServerError(_message(data, "the server failed the answer"))
+                yield name, data
+
+    # plumbing
+
+    def _json(self, method: str, path: str, **options):
+        with self._calling():
+            response = self.http.request(method, path, **options)
+        if response.status_code >= 400:
+            raise self._failure(response)
+        return response.json()
+
+    def _calling(self):
+        return _translated(self.url)
+
+    def _failure(self, response: httpx.Response) -> ServerError:
+        if response.status_code == 401:
+            return ServerError(
+                f"the deskloop server at {self.url} refused the token: set {TOKEN_ENV} to a "
+                "token from 'deskloop users add' (ask an admin for a new one if it was revoked)"
+            )
+        try:
+            document = response.json()
+        except ValueError:
+            document = None
+        fallback = f"the deskloop server at {self.url} answered HTTP {response.status_code}"
+        return ServerError(_message(document, fallback))
+
+
+@contextmanager
+def _translated(url: str) -> Iterator[None]:
+    """Transport failures as one line that says what to do."""
+    try:
+        yield
+    except httpx.HTTPError as exc:
+        detail = " ".join(str(exc).split()) or type(exc).__name__
+        if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout):
+            raise ServerError(
+                f"cannot reach the deskloop server at {url} ({detail}): start it with "
+                f"'deskloop serve', fix {SERVER_ENV}, or unset it to work locally"
+            ) from None
+        if isinstance(exc, httpx.TimeoutException):
+            raise ServerError(
+                f"the deskloop server at {url} did not answer in time ({detail}): "
+                "check it is running and not overloaded, then retry"
+            ) from None
+        raise ServerError(
+            f"the connection to the deskloop server at {url} failed ({detail}): retry, "
+            f"or check the server and {SERVER_ENV}"
+        ) from None
+
+
+def _events(lines: Iterator[str]) -> Iterator[tuple[str, dict]]:
+    name, data = "message", []
+    for line in lines:
+        if not line:
+            if data:
+                yield name, json.loads("\n".join(data))
+            name, data = "message", []
+        elif line.startswith("event:"):
+            name = line[6:].strip()
+        elif line.startswith("data:"):
+            data.append(line[5:].strip())
+    if data:
+        yield name, json.loads("\n".join(data))
+
+
+def _message(document, fallback: str) -> str:
+    if isinstance(document, dict) and isinstance(document.get("error"), dict):
+        message = document["error"].get("message")
+        if message:
+            return " ".join(str(message).split())
+    return fallback
+
+
+def _present(values: dict) -> dict:
+    return {key: value for key, value in values.items() if value is not None}
