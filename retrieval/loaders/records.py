@@ -68,20 +68,30 @@ def load_jsonl(path: Path, data: bytes, fields: RecordFields) -> LoadedDocument:
     decoded = decode_text(data)
     rows: list[tuple[int, dict[str, Any]]] = []
     columns: dict[str, None] = {}
+    bad: list[str] = []  # a broken line loses that line only, not the file's other records
     for number, line in enumerate(decoded.text.splitlines(), start=1):
         if not line.strip():
             continue
         try:
             row = json.loads(line)
         except json.JSONDecodeError as error:
-            raise LoadError(
-                f"line {number} is not valid JSON ({error.msg}); fix or remove that line"
-            ) from error
+            bad.append(f"line {number} is not valid JSON ({error.msg})")
+            continue
         if not isinstance(row, dict):
-            raise LoadError(f"line {number} is not a JSON object; each line must be one record")
+            bad.append(f"line {number} is not a JSON object")
+            continue
         rows.append((number, row))
         columns.update(dict.fromkeys(row))
-    return _records_document(path, rows, list(columns), fields, decoded.warning, "field")
+    if bad and not rows:
+        raise LoadError(f"{bad[0]}; each line must be one JSON record: fix the file")
+    warning = decoded.warning
+    if bad:
+        skipped = (
+            f"skipped {len(bad)} broken line(s), the other records indexed (first: {bad[0]}); "
+            "fix them and ingest the file again"
+        )
+        warning = f"{warning}; {skipped}" if warning else skipped
+    return _records_document(path, rows, list(columns), fields, warning, "field")
 
 
 def _records_document(
