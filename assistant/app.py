@@ -23,6 +23,9 @@ def quiet_libraries() -> None:
     # bitsandbytes (imported with transformers' trainer, even by sentence-transformers) warns
     # on AVX512-BF16 CPUs that an optional kernel cannot be downloaded: nothing to act on here.
     logging.getLogger("bitsandbytes").setLevel(logging.ERROR)
+    # pypdf logs what it repairs in a damaged PDF ("EOF marker not found"); ingest reports a
+    # PDF it cannot read on its own line
+    logging.getLogger("pypdf").setLevel(logging.ERROR)
     from transformers.utils import logging as hf_logging
 
     hf_logging.set_verbosity_error()
