@@ -395,6 +395,20 @@ class Operation:
         return f"Open the Korvo app, then Settings and Security (edit {n})."
 
     def before_run(self) -> None:
+        """Give every attempt work to do (a finished ingest or round is otherwise reused)."""
+        if self.name == "ingest" and self.attempt:  # changed manuals replaced, a new one added
+            folder = self.manuals_dir()
+            for path in sorted(folder.glob("*.md"))[:3]:
+                path.write_text(path.read_text() + f"\n\nRevised in attempt {self.attempt}.\n")
+            source = sorted(MANUALS.glob("*.md"))[-1 - self.attempt % 10]
+            (folder / f"added-{self.attempt}.md").write_text(source.read_text())
+        if self.name == "train" and self.attempt:  # new feedback: a new dataset to train on
+            row = feedback_rows(1)[0]
+            row["messages"][0]["content"] = f"How do I reset my password? (attempt {self.attempt})"
+            row["conversation_id"] = f"attempt-{self.attempt}"
+            path = Path(self.env["DESKLOOP_HOME"]).parent / f"feedback-{self.attempt}.jsonl"
+            path.write_text(json.dumps(row) + "\n")
+            checked(["feedback", "import", str(path)], self.env)
         if self.name == "export":
             self.export_path().unlink(missing_ok=True)
         if self.name == "promote":  # each attempt switches from the base to the version
