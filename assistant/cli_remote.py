@@ -4,12 +4,8 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from assistant.approved import ApprovedMatch
-from assistant.chat_loop import _print_footer as print_footer
 from assistant.cli_output import err, out, print_json
 from assistant.client import Client
-from assistant.engine import AnswerResult
-from assistant.store import SourceRef
 
 
 def ask(
@@ -29,6 +25,8 @@ def ask(
     if as_json:
         print_json(document)
     else:
+        from assistant.chat_loop import _print_footer as print_footer
+
         out.print()
         print_footer(result_of(document))
     return document
@@ -47,12 +45,12 @@ def chat(client: Client, conversation: str | None) -> None:
 
 
 def search(client: Client, query: str, k: int, kind: str | None, product: str | None, as_json):
-    from retrieval.chunking import heading
-
     hits = client.search(query, k, kind, product)
     if as_json:
         print_json(hits)
         return
+    from retrieval.chunking import heading  # slow to import (retrieval's whole package)
+
     for rank, hit in enumerate(SimpleNamespace(**h) for h in hits):
         where = heading(hit.title, hit.section or "")
         out.print(f"[bold]{rank + 1}. {where}[/]  [dim]{hit.source} · score {hit.score:.4f}[/]")
@@ -69,7 +67,12 @@ def flag(client: Client, turn: int, rating: str, reason, correction, as_json: bo
     out.print(f"Turn {turn} flagged {document['rating']}{served}.")
 
 
-def result_of(document: dict) -> AnswerResult:
+def result_of(document: dict):
+    """The AnswerResult the local command would have printed its footer from."""
+    from assistant.approved import ApprovedMatch
+    from assistant.engine import AnswerResult
+    from assistant.store import SourceRef
+
     origin = document.get("approved")
     return AnswerResult(
         conversation_id=document["conversation_id"],

@@ -8,7 +8,6 @@ import typer
 
 from assistant.cli_output import err, out, print_json
 from assistant.settings import load_settings
-from assistant.users import ROLES, Users
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
 users_app = typer.Typer(
@@ -31,8 +30,9 @@ def serve_command(
     serve(load_settings(), host, port, rate_limit, lambda text: err.print(f"[dim]{text}[/]"))
 
 
-def _users() -> Users:
+def _users():
     from assistant.app import open_store
+    from assistant.users import Users
 
     return Users(open_store(load_settings()))
 
@@ -40,7 +40,7 @@ def _users() -> Users:
 @users_app.command("add")
 def users_add(
     name: Annotated[str, typer.Argument(help="The person's user name.")],
-    role: Annotated[str, typer.Option(help=f"One of: {', '.join(ROLES)}.")] = "agent",
+    role: Annotated[str, typer.Option(help="agent or admin.")] = "agent",
     as_json: JsonOption = False,
 ) -> None:
     """Add a person and print their token (shown this once; only its hash is kept)."""

@@ -133,6 +133,6 @@ def test_the_embedded_model_answers_through_the_server(env, serve, tmp_path):
     token = json.loads(cli("users", "add", "ann", "--json", env=env).stdout)["token"]
     url = serve({"DESKLOOP_ANSWERS__COMPOSE": "model"})
     answer, extra = answer_through(url, token)
-    assert extra["model_id"].startswith("SmolLM2") and answer.strip()
+    assert "SmolLM2" in extra["model_id"] and answer.strip()
     assert extra["status"] in ("answered", "declined")
     assert extra["grounding"] is not None
