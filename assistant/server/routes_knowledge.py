@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import logging
+from pathlib import Path
 from typing import Literal
 
 from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, Field
 
 from assistant.errors import DeskloopError
 from assistant.server import sse
@@ -12,6 +15,17 @@ from assistant.server.auth import Admin, Agent
 from assistant.server.errors import ApiError
 
 router = APIRouter(prefix="/api", tags=["knowledge"])
+log = logging.getLogger("deskloop.server")
+
+
+class IngestRequest(BaseModel):
+    paths: list[str] = Field(min_length=1, description="Files or folders on the server.")
+    tickets: bool = False
+    id_field: str | None = None
+    text_field: str | None = None
+    title_field: str | None = None
+
+
 EMPTY = "the knowledge base is empty: add files with 'deskloop ingest PATH'"
 
 
@@ -54,3 +68,28 @@ def remove_source(
     except UnknownSourceError as exc:
         raise ApiError(404, f"{exc}: GET /api/sources lists what is indexed") from None
     return sse.Json({"removed": source, "chunks": removed})
+
+
+@router.post("/ingest")
+def ingest(body: IngestRequest, request: Request, user: Admin):
+    """Index files or folders that the server can read (admins; `deskloop ingest --json`)."""
+    state = request.app.state.deskloop
+    paths = [Path(p) for p in body.paths]
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing:
+        raise ApiError(400, f"no such file or folder on the server: {', '.join(missing)}")
+    report = state.knowledge_base.ingest(
+        paths,
+        tickets=body.tickets,
+        id_field=body.id_field,
+        text_field=body.text_field,
+        title_field=body.title_field,
+    )
+    state.ground()
+    log.info(
+        "ingest by %s: %d files indexed, %d failed",
+        user.name,
+        report.files_indexed,
+        len(report.failed),
+    )
+    return sse.Json(report.to_dict())

@@ -35,6 +35,20 @@ class ServerState:
     def store(self) -> Store:
         return self.engine.store
 
+    def ground(self) -> None:
+        """Answer from the knowledge base once it holds something (it may start empty)."""
+        if self.engine.retriever is not None or self.knowledge_base.is_empty():
+            return
+        from assistant.answering.grounder import Grounder
+        from assistant.grounding import KnowledgeBaseRetriever
+
+        kb = self.knowledge_base
+        embedder = kb.embedder
+        self.engine.grounder = Grounder(
+            embedder.embed, self.settings.answers, kb.vocabulary, embedder.is_rare_word
+        )
+        self.engine.retriever = KnowledgeBaseRetriever(kb)
+
 
 def open_state(
     settings: Settings,
@@ -42,7 +56,6 @@ def open_state(
     rate_limit: int = DEFAULT_RATE_LIMIT,
 ) -> ServerState:
     """Open everything as `deskloop` does (assistant/app.py), keeping the knowledge base."""
-    from assistant.answering.grounder import Grounder
     from assistant.app import (
         open_approved_lookup,
         open_knowledge_base,
@@ -50,7 +63,6 @@ def open_state(
         quiet_libraries,
     )
     from assistant.backends import open_backend
-    from assistant.grounding import KnowledgeBaseRetriever
     from assistant.model_prep import prepare_base_model
 
     quiet_libraries()
@@ -59,24 +71,17 @@ def open_state(
     model = open_backend(settings, base, progress)
     progress("Opening the knowledge base")
     knowledge_base = open_knowledge_base(settings)
-    retriever = grounder = None
-    if not knowledge_base.is_empty():
-        retriever = KnowledgeBaseRetriever(knowledge_base)
-        embedder = knowledge_base.embedder
-        grounder = Grounder(
-            embedder.embed, settings.answers, knowledge_base.vocabulary, embedder.is_rare_word
-        )
     store = open_store(settings)
     engine = ChatEngine(
         model,
         store,
         settings,
-        retriever,
-        registry.active_choice if registry is not None else None,
-        grounder,
+        adapter_choice=registry.active_choice if registry is not None else None,
         approved=open_approved_lookup(settings, store),
     )
-    return ServerState(settings, engine, knowledge_base, registry, rate_limit)
+    state = ServerState(settings, engine, knowledge_base, registry, rate_limit)
+    state.ground()
+    return state
 
 
 def _registry(settings: Settings):
