@@ -8,13 +8,11 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
 import pytest
 import uvicorn
-from fakes import ScriptedModel
+from server_helpers import REPO, GatedModel, Running
 
 from assistant.answering.grounder import Grounder
 from assistant.app import open_store
@@ -24,7 +22,6 @@ from assistant.server import ServerState, create_app
 from assistant.settings import Settings, load_settings
 from assistant.users import Users
 
-REPO = Path(__file__).resolve().parents[2]
 MANUALS = (
     "account-password-reset.md",
     "account-two-factor-authentication.md",
@@ -32,42 +29,6 @@ MANUALS = (
 )
 START_TIMEOUT_S = 30
 ROLES = {"ann": "agent", "bob": "agent", "cho": "admin"}
-
-
-class GatedModel(ScriptedModel):
-    """A scripted backend that holds each generation until `gate` is set (bounded wait)."""
-
-    def __init__(self, answers: list[str] | None = None):
-        super().__init__(answers)
-        self.gate = threading.Event()
-        self.gate.set()
-        self.started = threading.Semaphore(0)
-        self.active = 0
-        self.most_at_once = 0
-        self._lock = threading.Lock()
-
-    def stream(self, messages, options, adapter, cancel):
-        with self._lock:
-            self.active += 1
-            self.most_at_once = max(self.most_at_once, self.active)
-        self.started.release()
-        try:
-            self.gate.wait(timeout=30)
-            yield from super().stream(messages, options, adapter, cancel)
-        finally:
-            with self._lock:
-                self.active -= 1
-
-
-@dataclass
-class Running:
-    url: str
-    state: ServerState
-    model: GatedModel
-    tokens: dict[str, str] = field(default_factory=dict)
-
-    def headers(self, who: str) -> dict:
-        return {"Authorization": f"Bearer {self.tokens[who]}"}
 
 
 @pytest.fixture(scope="module")
@@ -158,12 +119,3 @@ def start_server(knowledge_base, team_settings, tokens):
 def server(start_server) -> Running:
     """The team's server, as configured by default (answers quote the evidence)."""
     return start_server()
-
-
-def ask_json(running: Running, who: str, question: str) -> httpx.Response:
-    return httpx.post(
-        f"{running.url}/v1/chat/completions",
-        headers=running.headers(who),
-        json={"model": "deskloop", "messages": [{"role": "user", "content": question}]},
-        timeout=60,
-    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 
 import httpx
-from conftest import REPO
+from server_helpers import REPO
 
 
 def test_an_admin_ingests_a_folder_and_agents_cannot(start_server, tmp_path):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 
 import pytest
-from conftest import GatedModel
+from server_helpers import GatedModel
 
 from assistant.client import Client
 from assistant.server.queue import GenerationQueue
