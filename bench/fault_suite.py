@@ -463,7 +463,12 @@ class Operation:
 def fault_operation(
     name: str, base: BaseHome, workdir: Path, kills: int, rng: random.Random, progress=print
 ) -> OperationResult:
-    """`kills` runs of one command each SIGKILLed at a random moment, then one full run."""
+    """`kills` runs of one command each SIGKILLed at a random moment, then one full run.
+
+    The delay is drawn over the command's run time: first as timed in the base home, then
+    as its last finished run here took (a training round on a grown dataset, or an ingest
+    of changed files, takes another time than the first).
+    """
     env = copy_home(base, workdir / name / "home")
     operation = Operation(name, base, env)
     result = OperationResult(name)
@@ -475,6 +480,8 @@ def fault_operation(
         final = attempt == kills
         delay = None if final else rng.uniform(0.05, 1.0) * expected
         outcome = run_command(operation.argv(), env, kill_after=delay)
+        if outcome.code == 0:  # later delays: drawn over this command's own run time here
+            expected = max(outcome.seconds, 1.0)
         result.runs += 1
         problems = []
         if outcome.killed:
