@@ -183,4 +183,3 @@ class _Either:
 
     def is_set(self) -> bool:
         return any(event.is_set() for event in self.events)
-
