@@ -4,6 +4,7 @@ builds the server's venv)."""
 
 from __future__ import annotations
 
+import os
 import threading
 from pathlib import Path
 
@@ -22,7 +23,11 @@ from assistant.store import SourceRef, Store
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(server_python() is None, reason="no server venv: run `make server`"),
+    # CI builds the server venv (.ci/run runs `make server`): there a missing one fails
+    pytest.mark.skipif(
+        server_python() is None and not os.environ.get("CI"),
+        reason="no server venv: run `make server`",
+    ),
 ]
 
 RECOVERY = (
