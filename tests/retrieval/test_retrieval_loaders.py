@@ -114,7 +114,7 @@ def test_csv_without_text_column_says_which_option_to_pass(tmp_path: Path) -> No
         ("empty.md", b"", "empty"),
         ("blank.rst", b"   \n\n", "empty"),
         ("broken.pdf", b"%PDF-1.4\nthis is not really a pdf", "corrupt"),
-        ("bad.jsonl", b'{not json\n[1, 2]\n', "line 1"),  # broken lines only: else skipped
+        ("bad.jsonl", b"{not json\n[1, 2]\n", "line 1"),  # broken lines only: else skipped
     ],
 )
 def test_bad_files_raise_one_line_reasons(
