@@ -287,7 +287,9 @@ def run_process(argv: list[str], env: dict[str, str], workdir: Path, timeout: fl
             argv, stdout=out, stderr=err, stdin=subprocess.DEVNULL, env=env, cwd=workdir
         )
         deadline = start + timeout
+        peak_mb = 0.0
         while True:
+            peak_mb = max(peak_mb, high_water_mb(process.pid))
             pid, status, usage = os.wait4(process.pid, os.WNOHANG)
             if pid:
                 break
@@ -300,7 +302,24 @@ def run_process(argv: list[str], env: dict[str, str], workdir: Path, timeout: fl
     seconds = time.monotonic() - start
     stdout = out_path.read_text(errors="replace")
     stderr = err_path.read_text(errors="replace")
-    return process.returncode, stdout, stderr, seconds, usage.ru_maxrss / 1024
+    if not Path("/proc/self/status").exists():  # no /proc: the kernel's figure for the child
+        peak_mb = usage.ru_maxrss / 1024
+    return process.returncode, stdout, stderr, seconds, peak_mb
+
+
+def high_water_mb(pid: int) -> float:
+    """The process's peak resident memory so far (Linux VmHWM), 0 when it cannot be read.
+
+    Not the rusage of the waited child: on Linux that starts at the parent's own peak, so a
+    test process that once held a model would make every case look large."""
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
 
 
 def check(case: Case, code: int, stdout: str, stderr: str, rss_mb: float) -> list[str]:
