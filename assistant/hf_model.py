@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from assistant.backends.seam import AnyEvent
 from assistant.errors import DeskloopError
 from assistant.model_prep import BaseModelRef
 from assistant.prompt import TokenizerCounter
@@ -95,14 +96,8 @@ def load_causal_lm(
     return model
 
 
-class _StopOnEvents:
+class _StopOnEvents(AnyEvent):
     """A stopping criterion that ends generation at the next token once any event is set."""
-
-    def __init__(self, *events: threading.Event):
-        self.events = events
-
-    def is_set(self) -> bool:
-        return any(event.is_set() for event in self.events)
 
     def __call__(self, input_ids, scores, **kwargs):
         import torch

@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 
 from assistant.backends import http_errors
-from assistant.backends.seam import Adapter
+from assistant.backends.seam import Adapter, AnyEvent
 from assistant.backends.server_adapters import ServerAdapters
 from assistant.backends.sse import StreamFormatError, chat_deltas
 from assistant.errors import ServingError
@@ -95,7 +95,7 @@ class OpenAIBackend:
         body = request_body(model, messages, options)
         chunks: queue.Queue = queue.Queue()
         abandoned = threading.Event()
-        stop = _Either(cancel, abandoned)
+        stop = AnyEvent(cancel, abandoned)
         reader = threading.Thread(
             target=self._read, args=(body, chunks, stop), name="deskloop-openai", daemon=True
         )
@@ -115,7 +115,7 @@ class OpenAIBackend:
             # the reader closes the connection at its next chunk; the server then stops
             abandoned.set()
 
-    def _read(self, body: dict, chunks: queue.Queue, stop: _Either) -> None:
+    def _read(self, body: dict, chunks: queue.Queue, stop: AnyEvent) -> None:
         try:
             url = f"{self.base_url}/chat/completions"
             with self.client.stream("POST", url, json=body) as response:
@@ -175,11 +175,3 @@ def request_body(model: str, messages: list[dict], options: GenerationSettings) 
     if options.repetition_penalty != 1.0:
         body["repetition_penalty"] = options.repetition_penalty  # vLLM and llama.cpp read it
     return body
-
-
-class _Either:
-    def __init__(self, *events: threading.Event):
-        self.events = events
-
-    def is_set(self) -> bool:
-        return any(event.is_set() for event in self.events)

@@ -50,3 +50,13 @@ class Backend(Protocol):
 
     def describe(self, adapter: Adapter | None) -> str:
         """The form answers with `adapter` come from now (for reports)."""
+
+
+class AnyEvent:
+    """Set once any of its events is set: a caller's cancel or the stream's own stop."""
+
+    def __init__(self, *events: threading.Event):
+        self.events = events
+
+    def is_set(self) -> bool:
+        return any(event.is_set() for event in self.events)
