@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rich.markup import escape
 
-from assistant.cli_output import err, out, status
+from assistant.cli_output import err, out, status, typed_questions
 from assistant.engine import AnswerResult, ChatEngine
 from assistant.settings import Settings
 
@@ -86,14 +86,7 @@ def _print_footer(result: AnswerResult) -> None:
 
 
 def interactive_chat(engine: ChatEngine, conversation_id: str | None = None) -> None:
-    err.print("[bold]deskloop[/] · type a customer's question, an empty line or Ctrl-D to quit")
-    while True:
-        try:
-            question = input("\n> ").strip()
-        except EOFError:
-            break
-        if not question:
-            break
+    for question in typed_questions():
         result = answer_once(engine, question, conversation_id, stream_to_terminal=True)
         conversation_id = result.conversation_id
 

@@ -26,3 +26,16 @@ def status(message: str) -> Iterator:
         return
     with err.status(message) as spinner:
         yield lambda text: spinner.update(text)
+
+
+def typed_questions() -> Iterator[str]:
+    """The questions typed at the terminal, until an empty line or Ctrl-D."""
+    err.print("[bold]deskloop[/] · type a customer's question, an empty line or Ctrl-D to quit")
+    while True:
+        try:
+            question = input("\n> ").strip()
+        except EOFError:
+            return
+        if not question:
+            return
+        yield question

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from assistant.cli_output import err, out, print_json
+from assistant.cli_output import err, out, print_json, typed_questions
 from assistant.client import Client
 
 
@@ -33,14 +33,7 @@ def ask(
 
 
 def chat(client: Client, conversation: str | None) -> None:
-    err.print("[bold]deskloop[/] · type a customer's question, an empty line or Ctrl-D to quit")
-    while True:
-        try:
-            question = input("\n> ").strip()
-        except EOFError:
-            break
-        if not question:
-            break
+    for question in typed_questions():
         conversation = ask(client, question, conversation, None, as_json=False)["conversation_id"]
 
 
