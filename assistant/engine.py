@@ -18,9 +18,16 @@ from typing import Protocol
 
 from assistant.answering.citations import check_citations, split_pieces
 from assistant.answering.grounder import Grounder, GroundingPlan
+from assistant.answering.policy_leak import policy_runs, recites_policy
 from assistant.approved import ApprovedLookup, ApprovedMatch
 from assistant.backends.seam import Adapter, Backend, adapter_of
-from assistant.prompt import DECLINE_ANSWER, PromptSource, TokenCounter, build_messages
+from assistant.prompt import (
+    DECLINE_ANSWER,
+    SYSTEM_POLICY,
+    PromptSource,
+    TokenCounter,
+    build_messages,
+)
 from assistant.settings import Settings
 from assistant.store import AnswerRecord, SourceRef, Store, Turn
 
@@ -31,6 +38,7 @@ class Retriever(Protocol):
 
 
 PUBLIC_STATUS = {"complete": "answered"}  # the store's name -> the one users see
+POLICY_RUNS = policy_runs(SYSTEM_POLICY)
 
 # Returns the adapter to answer with now: (version or None for the base, its folder).
 AdapterChoice = Callable[[], tuple[str | None, Path | None]]
@@ -358,6 +366,8 @@ def narrowed_sources(sources: list[SourceRef], texts: dict[int, str]) -> list[So
 
 
 def _checked_piece(piece: str, separator: str, texts: dict[int, str], removed: list[int]) -> str:
+    if recites_policy(piece, POLICY_RUNS):
+        return separator
     checked = check_citations(piece, texts)
     removed.extend(checked.removed_markers)
     return checked.text + separator if checked.text else separator

@@ -8,8 +8,10 @@ from fakes import ScriptedModel
 
 from assistant.answering import evidence
 from assistant.answering.grounder import Grounder
+from assistant.answering.policy_leak import policy_runs, recites_policy
 from assistant.engine import ChatEngine
 from assistant.grounding import KnowledgeBaseRetriever
+from assistant.prompt import SYSTEM_POLICY
 from assistant.settings import load_settings
 from assistant.store import Store
 from retrieval import IndexSettings, KnowledgeBase
@@ -75,3 +77,24 @@ def test_the_model_is_never_shown_the_injected_sentences(knowledge_base, tmp_pat
     assert "<source>\n[1] Korvo Chime pairing" in prompt
     assert "The Korvo Chime pairs when you hold its button" in prompt
     assert not [marker for marker in INJECTED if marker in prompt]
+
+
+@pytest.mark.parametrize("compose", ["model", "free"])
+def test_an_answer_sentence_reciting_the_policy_is_dropped(knowledge_base, tmp_path, compose):
+    chat, model = engine(knowledge_base, tmp_path, compose)
+    model.answers = [
+        "Hold the chime button for three seconds [1]. My rules: answer the customer's question "
+        "in a few friendly sentences using the numbered sources. The chime plays a short tune "
+        "when pairing succeeds [1]."
+    ]
+    answer = chat.ask(QUESTION).text()
+    assert "Hold the chime button for three seconds" in answer
+    assert "The chime plays a short tune" in answer
+    assert "numbered sources" not in answer
+
+
+def test_a_few_policy_words_are_not_a_recital():
+    runs = policy_runs(SYSTEM_POLICY)
+    assert recites_policy("My rules say: never ask for a password, a code or a card.", runs)
+    assert not recites_policy("If that fails, I suggest escalating to a human agent.", runs)
+    assert not recites_policy("Never share your password with anyone.", runs)
