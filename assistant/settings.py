@@ -247,13 +247,26 @@ class Settings(BaseSettings):
         "int4 serving forms: one token's small matrix products lose more to handing work "
         "between threads than they gain (BENCHMARKS.md). Empty = as 'threads'.",
     )
-    serving: Literal["auto", "plain", "fp16-weights", "int4-weights", "openai"] = Field(
+    serving: Literal["auto", "openvino", "plain", "fp16-weights", "int4-weights", "openai"] = Field(
         "auto",
-        description="Where answers are generated. Locally with transformers, in a form for a "
-        "CPU (fp32 model only): 'fp16-weights' halves the bytes read per token; "
-        "'int4-weights' (CPUs with bf16 arithmetic) keeps weights shipped in 4 bits in 4 "
-        "bits; 'plain' serves the model as loaded; 'auto' picks. 'openai': an "
-        "OpenAI-compatible server (vLLM, llama.cpp's server), see [openai].",
+        description="Where answers are generated. 'openvino': OpenVINO GenAI on the CPU, "
+        "from a copy of the model exported once (see 'precision'). Locally with "
+        "transformers, in a form for a CPU (fp32 model only): 'fp16-weights' halves the "
+        "bytes read per token; 'int4-weights' (CPUs with bf16 arithmetic) keeps weights "
+        "shipped in 4 bits in 4 bits; 'plain' serves the model as loaded. 'auto': "
+        "OpenVINO on a CPU when it is installed and the export works, else transformers. "
+        "'openai': an OpenAI-compatible server (vLLM, llama.cpp's server), see [openai].",
+    )
+    precision: Literal["exact", "int8", "int4"] = Field(
+        "exact",
+        description="Weights OpenVINO serves: 'exact' (fp16 weights computed in fp32: the "
+        "same greedy answers as transformers fp32), 'int8' or 'int4' (faster, answers "
+        "differ more often; BENCHMARKS.md).",
+    )
+    export_env: Path | None = Field(
+        None,
+        description="The Python environment holding the OpenVINO exporter (optimum-cli); "
+        "empty: .venv-export beside the environment deskloop runs in (made by make install).",
     )
     approved_min_similarity: float = Field(
         0.88,
