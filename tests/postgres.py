@@ -22,6 +22,7 @@ import subprocess
 import tempfile
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -121,11 +122,19 @@ def _unavailable(reason: str) -> None:
     pytest.skip(f"no PostgreSQL server for these tests: {reason} (CI fails here instead)")
 
 
-@pytest.fixture(scope="session")
-def postgres_server() -> Iterator[PostgresServer]:
+class PostgresUnavailable(Exception):
+    """No PostgreSQL server can run here; the message says why."""
+
+
+@contextmanager
+def running_postgres() -> Iterator[PostgresServer]:
+    """A started throwaway cluster, stopped and deleted afterwards (the benchmarks use it too).
+
+    PostgresUnavailable: no binaries, or root without a 'postgres' user; RuntimeError: it
+    would not start."""
     binaries = find_binaries()
     if binaries is None:
-        _unavailable(
+        raise PostgresUnavailable(
             "initdb and pg_ctl not found (install Debian's postgresql package, or set PG_BIN)"
         )
     owner = None
@@ -133,7 +142,9 @@ def postgres_server() -> Iterator[PostgresServer]:
         try:
             owner = pwd.getpwnam("postgres").pw_name
         except KeyError:
-            _unavailable("running as root and there is no 'postgres' user to run the server as")
+            raise PostgresUnavailable(
+                "running as root and there is no 'postgres' user to run the server as"
+            ) from None
     # not under pytest's tmp dir: that is private to this user, the server's user cannot enter it
     data = Path(tempfile.mkdtemp(prefix="deskloop-pg-"))
     if owner:
@@ -144,12 +155,23 @@ def postgres_server() -> Iterator[PostgresServer]:
         server.start()
     except (RuntimeError, OSError, subprocess.TimeoutExpired) as exc:
         shutil.rmtree(data, ignore_errors=True)
-        pytest.fail(f"cannot start a PostgreSQL server for the tests: {exc}", pytrace=False)
+        raise RuntimeError(f"cannot start a PostgreSQL server: {exc}") from None
     try:
         yield server
     finally:
         server.stop()
         shutil.rmtree(data, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    try:
+        with running_postgres() as server:
+            yield server
+    except PostgresUnavailable as exc:
+        _unavailable(str(exc))
+    except RuntimeError as exc:
+        pytest.fail(f"{exc} (for the tests)", pytrace=False)
 
 
 @pytest.fixture
