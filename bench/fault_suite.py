@@ -467,7 +467,9 @@ def fault_operation(
 
     The delay is drawn over the command's run time: first as timed in the base home, then
     as its last finished run here took (a training round on a grown dataset, or an ingest
-    of changed files, takes another time than the first).
+    of changed files, takes another time than the first). Every other kill falls in the last
+    quarter of that time, where a short command writes: drawn over the whole run, most kills
+    of a flag or an export would land in its start-up.
     """
     env = copy_home(base, workdir / name / "home")
     operation = Operation(name, base, env)
@@ -478,7 +480,7 @@ def fault_operation(
         operation.attempt = attempt
         operation.before_run()
         final = attempt == kills
-        delay = None if final else rng.uniform(0.05, 1.0) * expected
+        delay = None if final else kill_moment(attempt, expected, rng)
         outcome = run_command(operation.argv(), env, kill_after=delay)
         if outcome.code == 0:  # later delays: drawn over this command's own run time here
             expected = max(outcome.seconds, 1.0)
@@ -507,6 +509,12 @@ def fault_operation(
         )
     result.seconds = round(time.monotonic() - started, 1)
     return result
+
+
+def kill_moment(attempt: int, expected: float, rng: random.Random) -> float:
+    """Seconds after the start: anywhere in the run, or (odd attempts) in its last quarter."""
+    low, high = (0.75, 1.05) if attempt % 2 else (0.05, 1.0)
+    return rng.uniform(low, high) * expected
 
 
 def _last_line(text: str) -> str:

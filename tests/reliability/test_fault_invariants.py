@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import random
 import sqlite3
 
-from bench.fault_suite import State
+from bench.fault_suite import State, kill_moment
 from retrieval import IndexSettings
 from retrieval.store.chroma_index import ChromaIndex
 
@@ -56,3 +57,10 @@ def test_an_active_adapter_without_its_files_is_reported(isolated_home, tmp_path
 
     (isolated_home / "adapters" / version / "adapter_config.json").unlink()
     assert state.adapters()[2] == [f"active {version} has no adapter_config.json"]
+
+
+def test_every_other_kill_falls_in_the_last_quarter_of_the_run():
+    rng = random.Random(0)
+    moments = [kill_moment(attempt, 4.0, rng) for attempt in range(40)]
+    assert all(3.0 <= m <= 4.2 for m in moments[1::2])
+    assert any(m < 2.0 for m in moments[0::2])  # the others range over the whole run
