@@ -107,7 +107,14 @@ def ingest_shipped_corpora_if_empty(settings: Settings) -> None:
 
 
 def run_main_job(settings: Settings) -> None:
-    """Bare `deskloop`: the chat app (the terminal UI when it is installed)."""
+    """Bare `deskloop`: the chat app (the terminal UI when it is installed); with
+    DESKLOOP_SERVER and DESKLOOP_TOKEN set, on the team's deskloop server."""
+    from assistant.client import from_env
+
+    server = from_env()
+    if server is not None:
+        run_team_job(settings, server)
+        return
     ingest_shipped_corpora_if_empty(settings)
     try:
         from tui.app import run_app
@@ -115,3 +122,19 @@ def run_main_job(settings: Settings) -> None:
         interactive_chat(load_engine(settings))
         return
     run_app(settings)
+
+
+def run_team_job(settings: Settings, server) -> None:
+    """The chat app as a client of `deskloop serve`; a server that cannot be reached or a
+    refused token fail here, as one line, before the app starts."""
+    from tui.remote_services import check_reachable
+
+    check_reachable(server)
+    try:
+        from tui.app import run_app
+    except ImportError:
+        from assistant.cli_remote import chat
+
+        chat(server, None)
+        return
+    run_app(settings, server)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import work
 from textual.app import App
@@ -20,6 +20,13 @@ from tui.screens.help import HelpScreen
 from tui.screens.knowledge import KnowledgeScreen
 from tui.screens.training import TrainingScreen
 from tui.services import EngineFactory, default_engine_factory, describe_error, open_registry
+
+if TYPE_CHECKING:
+    from assistant.client import Client
+    from tui.remote_services import TeamServices
+
+
+LASTING = {"severity": "error", "timeout": 30}
 
 
 class DeskloopApp(App[None]):
@@ -48,19 +55,38 @@ class DeskloopApp(App[None]):
     last_answer_label: reactive[str] = reactive("")
     engine_ready: reactive[bool] = reactive(False)
 
-    def __init__(self, settings: Settings, engine_factory: EngineFactory | None = None):
+    def __init__(
+        self,
+        settings: Settings,
+        engine_factory: EngineFactory | None = None,
+        team: TeamServices | None = None,
+    ):
+        """``team``: a deskloop server keeps the conversations, knowledge and adapters."""
         super().__init__()
         self.settings = settings
-        self.engine_factory = engine_factory or default_engine_factory
+        self.team = team
         self.engine: ChatEngine | None = None
-        self.store: Store = open_store(settings)
-        self.registry = open_registry(settings)
         self.chat_screen: ChatScreen | None = None  # set by the chat screen when it mounts
-        self.knowledge_base = None  # opened by the knowledge screen on first use
+        if team is None:
+            self.engine_factory = engine_factory or default_engine_factory
+            self.store: Store = open_store(settings)
+            self.registry = open_registry(settings)
+            self.knowledge_base = None  # opened by the knowledge screen on first use
+        else:
+            self.engine_factory = engine_factory or team.engine_factory
+            self.store = team.store  # type: ignore[assignment]
+            self.registry = team.registry
+            self.knowledge_base = team.knowledge_base
+            self.engine_status = "connecting…"
+        self.server_lost = False
         self.theme = "textual-dark"
 
     def on_mount(self) -> None:
-        self.refresh_adapter_label()
+        if self.team is None:
+            self.refresh_adapter_label()
+        else:
+            self.poll_adapter()
+            self.set_interval(self.team.adapter_poll_s, self.poll_adapter)
         self.load_engine()
 
     @work(thread=True, exclusive=True, group="engine", exit_on_error=False)
@@ -89,6 +115,10 @@ class DeskloopApp(App[None]):
             )
 
     def _engine_failed(self, exc: BaseException) -> None:
+        if self.team is not None:
+            self.engine_status = "no server"
+            self.notify(describe_error(exc), title="Cannot use the deskloop server", **LASTING)
+            return
         self.engine_status = "model failed to load"
         self.notify(
             f"{describe_error(exc)}\nCheck the model with 'deskloop model info', then restart.",
@@ -106,6 +136,35 @@ class DeskloopApp(App[None]):
             return
         self.adapter_label = active or "base"
 
+    # team mode: the server's adapter, polled so a promotion shows without a restart
+
+    @work(thread=True, exclusive=True, group="adapter-poll", exit_on_error=False)
+    def poll_adapter(self) -> None:
+        try:
+            active, changed_by = self.registry.pointer()  # type: ignore[union-attr]
+        except Exception as exc:
+            self.call_from_thread(self._server_unreachable, exc)
+            return
+        self.call_from_thread(self._server_adapter, active, changed_by)
+
+    def _server_adapter(self, active: str | None, changed_by: str | None) -> None:
+        if self.server_lost:
+            self.server_lost = False
+            self.engine_status = "ready" if self.engine_ready else self.engine_status
+            self.notify("The deskloop server answers again.")
+        label = active or "base"
+        if self.adapter_label and label != self.adapter_label:
+            who = f" (changed by {changed_by})" if changed_by else ""
+            self.notify(f"{label} is in service now{who}: the next answer uses it.")
+        self.adapter_label = label
+
+    def _server_unreachable(self, exc: BaseException) -> None:
+        if self.server_lost or not self.engine_ready:
+            return  # said once; before start-up the engine loader says it
+        self.server_lost = True
+        self.engine_status = "server unreachable"
+        self.notify(describe_error(exc), title="Lost the deskloop server", **LASTING)
+
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
@@ -116,5 +175,11 @@ class DeskloopApp(App[None]):
         self.exit()
 
 
-def run_app(settings: Settings) -> None:
-    DeskloopApp(settings).run()
+def run_app(settings: Settings, server: Client | None = None) -> None:
+    """The app on this machine's state, or on a deskloop server's (team mode)."""
+    team = None
+    if server is not None:
+        from tui.remote_services import TeamServices
+
+        team = TeamServices(server)
+    DeskloopApp(settings, team=team).run()

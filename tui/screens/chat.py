@@ -25,6 +25,8 @@ from tui.widgets.messages import AnswerView, QuestionView
 from tui.widgets.sources_panel import SourcesPanel
 from tui.widgets.status_bar import StatusBar
 
+STOPPED_BEFORE_START = "stopped before the answer began, so nothing was recorded"
+
 
 class ChatScreen(Screen[None]):
     SUB_TITLE = "Chat"
@@ -60,9 +62,10 @@ class ChatScreen(Screen[None]):
             self.result = result
 
     class AnswerFailed(Message):
-        def __init__(self, error: str):
+        def __init__(self, error: str, stopped: bool = False):
             super().__init__()
             self.error = error
+            self.stopped = stopped  # Esc before the answer began: nothing went wrong
 
     def __init__(self) -> None:
         super().__init__()
@@ -205,6 +208,9 @@ class ChatScreen(Screen[None]):
                     self.post_message(self.AnswerStarted(list(stream.sources)))
                     started = True
                 self.post_message(self.AnswerChunk(chunk))
+            if stream.result is None and stream.cancelled:
+                self.post_message(self.AnswerFailed(STOPPED_BEFORE_START, stopped=True))
+                return
             if stream.result is None:
                 raise RuntimeError("the answer ended without being recorded")
             self.post_message(self.AnswerFinished(stream.result))
@@ -245,6 +251,9 @@ class ChatScreen(Screen[None]):
         self.app.engine_status = "ready"  # type: ignore[attr-defined]
         if view is not None:
             await view.fail(event.error)
+        if event.stopped:
+            self.notify(f"Stopped: {event.error}.")
+            return
         self.notify(
             f"{event.error}\nTry again; if it keeps failing, check 'deskloop model info'.",
             title="The answer failed",

@@ -156,13 +156,15 @@ class KnowledgeScreen(Screen[None]):
             self.notify("Type the path of a file or folder to ingest.", severity="warning")
             return
         path = Path(raw).expanduser()
-        if not path.exists():
+        on_server = self.app.team is not None  # type: ignore[attr-defined]
+        if not on_server and not path.exists():
             self.notify(f"No such file or folder: {path}", severity="error")
             return
         tickets = self.query_one("#ingest-tickets", Checkbox).value
         self.ingesting = True
         self.query_one("#ingest-progress-row").display = True
-        self.query_one("#ingest-stage", Label).update("starting (loading the embedder)…")
+        starting = "the server is indexing…" if on_server else "starting (loading the embedder)…"
+        self.query_one("#ingest-stage", Label).update(starting)
         self.query_one("#ingest-progress", ProgressBar).update(total=None, progress=0)
         report = self.query_one("#ingest-report", Static)
         report.update("")

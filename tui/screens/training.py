@@ -28,6 +28,11 @@ from tui.training_runs import (
 )
 
 POLL_SECONDS = 1.0
+TEAM_TRAINING = (
+    "In team mode the server trains on the whole team's flags: an admin starts a round "
+    "with 'deskloop train' (DESKLOOP_SERVER and an admin's DESKLOOP_TOKEN set) and "
+    "promotes it; the chat switches to it without a restart."
+)
 
 
 class TrainingScreen(Screen[None]):
@@ -64,6 +69,11 @@ class TrainingScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
+        if self.app.team is not None:  # type: ignore[attr-defined]
+            self.query_one("#feedback-counts", Static).update(TEAM_TRAINING)
+            self.query_one("#round-form").disabled = True
+            self.query_one("#round-status", Static).update("")
+            return
         self.launch = last_launch(self.app.settings)  # type: ignore[attr-defined]
         plot = self.query_one("#loss-plot", PlotextPlot).plt
         plot.title("training loss")
@@ -73,6 +83,8 @@ class TrainingScreen(Screen[None]):
         self.set_interval(POLL_SECONDS, self.poll)
 
     def on_screen_resume(self) -> None:
+        if self.app.team is not None:  # type: ignore[attr-defined]
+            return
         self.refresh_counts()
         self.poll()
 
@@ -98,6 +110,9 @@ class TrainingScreen(Screen[None]):
             self.action_start_round()
 
     def action_start_round(self) -> None:
+        if self.app.team is not None:  # type: ignore[attr-defined]
+            self.notify(TEAM_TRAINING, severity="warning")
+            return
         if self.running:
             self.notify("A round is already running; it is shown here.")
             return
