@@ -1,10 +1,16 @@
-"""The `deskloop` command: bare, it opens the app; each subcommand also speaks --json."""
+"""The `deskloop` command: bare, it opens the app; each subcommand also speaks --json.
+
+With DESKLOOP_SERVER and DESKLOOP_TOKEN set, every command but `serve`, `users`, `model` and
+`config` asks that deskloop server instead of local state. Nothing slow (the store, the
+knowledge base, the model, the settings) is imported before a command needs it, so a command
+against a server starts in a fraction of a second.
+"""
 
 from __future__ import annotations
 
 import os
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
@@ -17,7 +23,6 @@ except ImportError:  # pragma: no cover
 from assistant import cli_knowledge, cli_team, client
 from assistant.cli_output import err, out, print_json, status
 from assistant.errors import DeskloopError, is_user_error
-from assistant.settings import Settings, config_file, load_settings
 from tuning.approved_cli import approved_app
 from tuning.cli import (
     adapters_app,
@@ -51,16 +56,24 @@ app.add_typer(cli_team.users_app, name="users")
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
 MAX_ID = 2**63 - 1  # the largest id the database holds
+LOCAL_ONLY = ("serve", "users", "model", "config")  # local even with DESKLOOP_SERVER set
+
+if TYPE_CHECKING:
+    from assistant.settings import Settings
 
 
 def settings() -> Settings:
+    from assistant.settings import load_settings
+
     return load_settings()
 
 
 @app.callback(invoke_without_command=True)
 def root(ctx: typer.Context) -> None:
     """Bare `deskloop` opens the chat app."""
-    load_settings()  # an invalid setting fails here, before any work
+    remote = ctx.invoked_subcommand not in (None, *LOCAL_ONLY) and client.from_env() is not None
+    if not remote:
+        settings()  # an invalid setting fails here, before any work
     if ctx.invoked_subcommand is None:
         from assistant.chat_loop import run_main_job
 
@@ -70,6 +83,8 @@ def root(ctx: typer.Context) -> None:
 @app.command()
 def config(as_json: JsonOption = False) -> None:
     """Print the effective settings and where deskloop keeps its files."""
+    from assistant.settings import config_file
+
     current = settings()
     paths = current.paths
     document = {
@@ -175,30 +190,44 @@ def history(
     as_json: JsonOption = False,
 ) -> None:
     """List conversations, or show one with its turns, sources and feedback."""
-    from assistant.app import open_store
-
-    store = open_store(settings())
+    server = client.from_env()
     if conversation:
-        chat = store.conversation(conversation)
-        turns = store.turns(conversation)
+        chat = server.conversation(conversation) if server else _conversation(conversation)
         if as_json:
-            print_json({**chat.to_dict(), "turns": [t.to_dict() for t in turns]})
+            print_json(chat)
             return
-        out.print(f"[bold]{chat.title}[/] ({chat.id})")
-        for turn in turns:
-            flag = f"  [{turn.rating}]" if turn.rating else ""
-            label = "customer" if turn.role == "user" else f"deskloop #{turn.id}"
+        out.print(f"[bold]{escape(chat['title'])}[/] ({chat['id']})")
+        for turn in chat["turns"]:
+            flag = f"  [{turn['rating']}]" if turn.get("rating") else ""
+            label = "customer" if turn["role"] == "user" else f"deskloop #{turn['id']}"
             out.print(f"\n[bold]{label}[/]{flag}")
-            out.print(turn.content, markup=False)
+            out.print(turn["content"], markup=False)
         return
-    chats = store.conversations(search)
+    if server is not None:
+        chats = server.conversations(search)
+    else:
+        from assistant.app import open_store
+
+        chats = [c.to_dict() for c in open_store(settings()).conversations(search)]
     if as_json:
-        print_json([c.to_dict() for c in chats])
+        print_json(chats)
         return
     if not chats:
         err.print("No conversations yet: ask something with 'deskloop ask'.")
     for chat in chats:
-        out.print(f"{chat.id}  {chat.updated_at[:16]}  {chat.turn_count:>3} turns  {chat.title}")
+        out.print(
+            f"{chat['id']}  {chat['updated_at'][:16]}  {chat['turn_count']:>3} turns  "
+            f"{chat['title']}"
+        )
+
+
+def _conversation(conversation_id: str) -> dict:
+    """`history ID --json`: the conversation with its turns, from the local store."""
+    from assistant.app import open_store
+
+    store = open_store(settings())
+    chat = store.conversation(conversation_id)
+    return {**chat.to_dict(), "turns": [t.to_dict() for t in store.turns(conversation_id)]}
 
 
 @feedback_app.command("flag")
@@ -213,8 +242,6 @@ def feedback_flag(
     as_json: JsonOption = False,
 ) -> None:
     """Flag a logged answer good or bad, with a reason and a correction."""
-    from assistant.app import open_store
-
     if good == bad:
         raise DeskloopError("say either --good or --bad")
     if (server := client.from_env()) is not None:
@@ -222,6 +249,8 @@ def feedback_flag(
 
         rating = "good" if good else "bad"
         return cli_remote.flag(server, turn, rating, reason, correction, as_json)
+    from assistant.app import open_store
+
     store = open_store(settings())
     flagged = store.flag(turn, "good" if good else "bad", reason, correction)
     approved = store.approved.for_turn(turn)

@@ -1,4 +1,7 @@
-"""`deskloop ingest`, `search` and `sources`: the knowledge base from the command line."""
+"""`deskloop ingest`, `search` and `sources`: the knowledge base from the command line.
+
+With DESKLOOP_SERVER set, each works on the server's knowledge base (see cli_remote).
+"""
 
 from __future__ import annotations
 
@@ -6,11 +9,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from assistant import client
 from assistant.cli_output import err, out, print_json
 from assistant.errors import DeskloopError
-from assistant.settings import load_settings
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
 STAGE_LABELS = {"load": "Reading files", "embed": "Embedding chunks", "write": "Writing index"}
@@ -19,6 +21,7 @@ EXIT_PARTIAL = 2
 
 def knowledge_base():
     from assistant.app import open_knowledge_base, quiet_libraries
+    from assistant.settings import load_settings
 
     quiet_libraries()
     return open_knowledge_base(load_settings())
@@ -26,6 +29,14 @@ def knowledge_base():
 
 def run_ingest(kb, paths: list[Path], **options):
     """Ingest with a live progress bar on stderr; returns the report."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -55,41 +66,61 @@ def ingest(
     id_field: Annotated[str | None, typer.Option(help="Column holding a record's id.")] = None,
     text_field: Annotated[str | None, typer.Option(help="Column holding the text.")] = None,
     title_field: Annotated[str | None, typer.Option(help="Column holding the title.")] = None,
+    on_server: Annotated[
+        bool,
+        typer.Option(
+            "--on-server",
+            help="With DESKLOOP_SERVER: the paths are on the server (default: upload them).",
+        ),
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Index manuals or ticket exports; unchanged files are skipped, changed ones replaced."""
-    missing = [str(p) for p in paths if not p.exists()]
-    if missing:
-        raise DeskloopError(f"no such file or folder: {', '.join(missing)}")
-    report = run_ingest(
-        knowledge_base(),
-        paths,
-        tickets=tickets,
-        id_field=id_field,
-        text_field=text_field,
-        title_field=title_field,
-    )
-    if as_json:
-        print_json(report.to_dict())
+    options = {
+        "tickets": tickets,
+        "id_field": id_field,
+        "text_field": text_field,
+        "title_field": title_field,
+    }
+    server = client.from_env()
+    if on_server and server is None:
+        raise DeskloopError("--on-server needs DESKLOOP_SERVER and DESKLOOP_TOKEN set")
+    if server is not None and on_server:
+        document = server.ingest_on_server([str(p) for p in paths], **options)
     else:
-        print_ingest_summary(report)
-    if not report.ok:
+        missing = [str(p) for p in paths if not p.exists()]
+        if missing:
+            raise DeskloopError(f"no such file or folder: {', '.join(missing)}")
+        if server is not None:
+            from assistant.cli_remote import upload
+
+            document = upload(server, paths, options)
+        else:
+            document = run_ingest(knowledge_base(), paths, **options).to_dict()
+    if as_json:
+        print_json(document)
+    else:
+        print_ingest_summary(document)
+    if not document["ok"]:
         raise typer.Exit(EXIT_PARTIAL)
 
 
 def print_ingest_summary(report) -> None:
+    """``report``: an IngestReport, or its to_dict() (from a server)."""
+    if not isinstance(report, dict):
+        report = report.to_dict()
     err.print(
-        f"{report.files_seen} files: {report.files_indexed} indexed, "
-        f"{report.files_unchanged} unchanged, {len(report.failed)} failed · chunks: "
-        f"{report.chunks_added} added, {report.chunks_replaced} replaced, "
-        f"{report.chunks_unchanged} unchanged"
+        f"{report['files_seen']} files: {report['files_indexed']} indexed, "
+        f"{report['files_unchanged']} unchanged, {len(report['failed'])} failed · chunks: "
+        f"{report['chunks_added']} added, {report['chunks_replaced']} replaced, "
+        f"{report['chunks_unchanged']} unchanged"
     )
-    for issue in report.failed:
-        err.print(f"[red]failed[/] {issue.path}: {issue.reason}", markup=True)
-    for issue in report.skipped:
-        err.print(f"[dim]skipped {issue.path}: {issue.reason}[/]")
-    for issue in report.warnings:
-        err.print(f"[yellow]warning[/] {issue.path}: {issue.reason}")
+    for issue in report["failed"]:
+        err.print(f"[red]failed[/] {issue['path']}: {issue['reason']}", markup=True)
+    for issue in report["skipped"]:
+        err.print(f"[dim]skipped {issue['path']}: {issue['reason']}[/]")
+    for issue in report["warnings"]:
+        err.print(f"[yellow]warning[/] {issue['path']}: {issue['reason']}")
 
 
 def search(
@@ -102,8 +133,6 @@ def search(
     """Ranked hits from the knowledge base (BM25 and embeddings, fused)."""
     if kind not in (None, "manual", "ticket"):
         raise DeskloopError("--kind must be 'manual' or 'ticket'")
-    from assistant import client
-
     if (server := client.from_env()) is not None:
         from assistant import cli_remote
 
@@ -130,24 +159,29 @@ def sources(
     as_json: JsonOption = False,
 ) -> None:
     """What is indexed, with chunk counts; --remove deletes a source."""
-    from retrieval import UnknownSourceError
-
-    kb = knowledge_base()
+    server = client.from_env()
     if remove is not None:
-        try:
-            removed = kb.remove(remove)
-        except UnknownSourceError as exc:
-            raise DeskloopError(f"{exc}: 'deskloop sources' lists what is indexed") from None
+        document = server.remove_source(remove) if server else _remove_locally(remove)
         if as_json:
-            print_json({"removed": remove, "chunks": removed})
+            print_json(document)
         else:
-            err.print(f"Removed {remove} ({removed} chunks).")
+            err.print(f"Removed {remove} ({document['chunks']} chunks).")
         return
-    listed = kb.sources()
+    listed = server.sources() if server else [s.to_dict() for s in knowledge_base().sources()]
     if as_json:
-        print_json([s.to_dict() for s in listed])
+        print_json(listed)
         return
     if not listed:
         err.print("Nothing indexed yet: add files with 'deskloop ingest PATH'.")
     for source in listed:
-        out.print(f"{source.chunks:>5}  {source.kind:<7} {source.source}")
+        out.print(f"{source['chunks']:>5}  {source['kind']:<7} {source['source']}")
+
+
+def _remove_locally(source: str) -> dict:
+    from retrieval import UnknownSourceError
+
+    try:
+        removed = knowledge_base().remove(source)
+    except UnknownSourceError as exc:
+        raise DeskloopError(f"{exc}: 'deskloop sources' lists what is indexed") from None
+    return {"removed": source, "chunks": removed}

@@ -1,10 +1,12 @@
-"""`ask`, `search` and `feedback flag` against a deskloop server: the local commands' output."""
+"""`ask`, `search`, `history`, `feedback flag` and `ingest` against a deskloop server: the
+local commands' output."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from types import SimpleNamespace
 
-from assistant.cli_output import err, out, print_json, typed_questions
+from assistant.cli_output import err, out, print_json, status, typed_questions
 from assistant.client import Client
 
 
@@ -38,14 +40,12 @@ def chat(client: Client, conversation: str | None) -> None:
 
 
 def search(client: Client, query: str, k: int, kind: str | None, product: str | None, as_json):
-    hits = client.search(query, k, kind, product)
+    hits = client.search(query, k, kind, product, headings=not as_json)
     if as_json:
         print_json(hits)
         return
-    from retrieval.chunking import heading  # slow to import (retrieval's whole package)
-
     for rank, hit in enumerate(SimpleNamespace(**h) for h in hits):
-        where = heading(hit.title, hit.section or "")
+        where = hit.heading  # the server's: retrieval is slow to import here
         out.print(f"[bold]{rank + 1}. {where}[/]  [dim]{hit.source} · score {hit.score:.4f}[/]")
         out.print("   " + " ".join(hit.text.split())[:200], markup=False)
 
@@ -58,6 +58,27 @@ def flag(client: Client, turn: int, rating: str, reason, correction, as_json: bo
     approved = document.get("approved_answer")
     served = f"; served at once as approved answer {approved['id']}" if approved else ""
     out.print(f"Turn {turn} flagged {document['rating']}{served}.")
+
+
+def upload(client: Client, paths: list[Path], options: dict) -> dict:
+    """Send the files named and those under the folders named; the server indexes them under
+    the names given here (a folder's own name, then the path inside it)."""
+    from retrieval import IngestReport
+    from retrieval.ingest import discover_files
+
+    named: list[tuple[str, Path]] = []
+    for given in paths:
+        if given.is_dir():
+            root = given.expanduser().resolve()
+            for found in discover_files([given], IngestReport()):
+                named.append(((Path(root.name) / found.relative_to(root)).as_posix(), found))
+        else:
+            named.append((given.name, given))
+    if not named:
+        return IngestReport().to_dict()  # as the local ingest of an empty folder
+    with status(f"Uploading {len(named)} files to {client.url} and indexing them"):
+        files = [(name, path.read_bytes()) for name, path in named]
+        return client.ingest_upload(files, **options)
 
 
 def result_of(document: dict):

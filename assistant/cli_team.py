@@ -7,7 +7,6 @@ from typing import Annotated
 import typer
 
 from assistant.cli_output import err, out, print_json
-from assistant.settings import load_settings
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
 users_app = typer.Typer(
@@ -26,12 +25,14 @@ def serve_command(
 ) -> None:
     """Serve deskloop to a team: OpenAI-compatible /v1, the /api, docs at /docs."""
     from assistant.server.run import serve
+    from assistant.settings import load_settings
 
     serve(load_settings(), host, port, rate_limit, lambda text: err.print(f"[dim]{text}[/]"))
 
 
 def _users():
     from assistant.app import open_store
+    from assistant.settings import load_settings
     from assistant.users import Users
 
     return Users(open_store(load_settings()))

@@ -54,8 +54,13 @@ class Client:
 
     # the verbs
 
-    def search(self, query: str, k: int, kind: str | None, product: str | None) -> list[dict]:
+    def search(
+        self, query: str, k: int, kind: str | None, product: str | None, headings: bool = False
+    ) -> list[dict]:
+        """Hits as `search --json` prints them; ``headings``: each with the heading it prints."""
         params = {"q": query, "k": k, "kind": kind, "product": product}
+        if headings:
+            params["headings"] = "true"
         return self._json("GET", "/api/search", params=_present(params))
 
     def flag(self, turn_id: int, rating: str, reason: str | None, correction: str | None) -> dict:
@@ -65,6 +70,68 @@ class Client:
     def conversation(self, conversation_id: str) -> dict:
         return self._json("GET", f"/api/conversations/{conversation_id}")
 
+    def conversations(self, search: str = "") -> list[dict]:
+        return self._json("GET", "/api/conversations", params={"search": search})
+
+    def sources(self) -> list[dict]:
+        return self._json("GET", "/api/sources")
+
+    def remove_source(self, source: str) -> dict:
+        return self._json("DELETE", "/api/sources", params={"source": source})
+
+    def ingest_on_server(self, paths: list[str], **options) -> dict:
+        return self._json("POST", "/api/ingest", json={"paths": paths, **_present(options)})
+
+    def ingest_upload(self, files: list[tuple[str, bytes]], **options) -> dict:
+        """``files``: (name relative to what was given, content); indexed under those names."""
+        parts = [("files", (name, content, "application/octet-stream")) for name, content in files]
+        form = {key: str(value) for key, value in _present(options).items()}
+        return self._json("POST", "/api/ingest/upload", files=parts, data=form)
+
+    def feedback_import(self, name: str, content: bytes) -> dict:
+        upload = {"file": (name, content, "application/jsonl")}
+        return self._json("POST", "/api/feedback/import", files=upload)
+
+    def feedback_export(self, format: str) -> dict:
+        return self._json("GET", "/api/feedback/export", params={"format": format})
+
+    def approved(self, approved_id: int | None = None):
+        return self._json("GET", "/api/approved" + (f"/{approved_id}" if approved_id else ""))
+
+    def approved_edit(self, approved_id: int, question: str | None, answer: str | None) -> dict:
+        body = _present({"question": question, "answer": answer})
+        return self._json("PATCH", f"/api/approved/{approved_id}", json=body)
+
+    def approved_remove(self, approved_id: int) -> dict:
+        return self._json("DELETE", f"/api/approved/{approved_id}")
+
+    def adapters(self, version: str | None = None) -> dict:
+        return self._json("GET", "/api/adapters" + (f"/{version}" if version else ""))
+
+    def promote(self, version: str, force: bool) -> dict:
+        return self._json("POST", f"/api/adapters/{version}/promote", json={"force": force})
+
+    def rollback(self) -> dict:
+        return self._json("POST", "/api/adapters/rollback")
+
+    def start_train(self, **options) -> dict:
+        """A training round as a server job: {"id", "kind", "status", ...}."""
+        return self._json("POST", "/api/train", json=_present(options))
+
+    def start_eval(self, **options) -> dict:
+        return self._json("POST", "/api/eval", json=_present(options))
+
+    def job(self, job_id: str) -> dict:
+        return self._json("GET", f"/api/jobs/{job_id}")
+
+    def cancel_job(self, job_id: str) -> dict:
+        return self._json("POST", f"/api/jobs/{job_id}/cancel")
+
+    def job_events(self, job_id: str) -> Iterator[tuple[str, dict]]:
+        """("progress", event)... then ("done", result) or ("cancelled", {error}); a failed
+        job raises its one line."""
+        yield from self._stream("GET", f"/api/jobs/{job_id}/events", "the job failed")
+
     def ask(
         self, question: str, conversation_id: str | None, adapter: str | None
     ) -> Iterator[tuple[str, dict]]:
@@ -72,16 +139,19 @@ class Client:
         body = _present(
             {"question": question, "conversation_id": conversation_id, "adapter": adapter}
         )
-        with self._calling(), self.http.stream("POST", "/api/ask", json=body) as response:
+        yield from self._stream("POST", "/api/ask", "the server failed the answer", json=body)
+
+    # plumbing
+
+    def _stream(self, method: str, path: str, failed: str, **options):
+        with self._calling(), self.http.stream(method, path, **options) as response:
             if response.status_code != 200:
                 response.read()
                 raise self._failure(response)
             for name, data in _events(response.iter_lines()):
                 if name == "error":
-                    raise ServerError(_message(data, "the server failed the answer"))
+                    raise ServerError(_message(data, failed))
                 yield name, data
-
-    # plumbing
 
     def _json(self, method: str, path: str, **options):
         with self._calling():

@@ -1,20 +1,22 @@
 """`deskloop approved list|show|edit|remove`: the approved answers served at once.
 
 Mounted into `deskloop` by assistant/cli.py. Each command takes --json (one JSON document on
-stdout); a failure is a DeskloopError, printed by the command line as one line.
+stdout); a failure is a DeskloopError, printed by the command line as one line. With
+DESKLOOP_SERVER set, each asks the server instead of the local store.
 """
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from assistant.approved_store import ApprovedAnswer
+from assistant import client
 from assistant.cli_output import err, out, print_json
 from assistant.errors import DeskloopError
-from assistant.settings import load_settings
-from assistant.store import Store
+
+if TYPE_CHECKING:
+    from assistant.store import Store
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
 IdArgument = Annotated[
@@ -29,35 +31,45 @@ approved_app = typer.Typer(
 
 def _store() -> Store:
     from assistant.app import open_store
+    from assistant.settings import load_settings
 
     return open_store(load_settings())
 
 
-def origin_line(entry: ApprovedAnswer) -> str:
-    how = "flagged good" if entry.origin == "good" else "corrected"
-    where = f" in conversation {entry.conversation_id}" if entry.conversation_id else ""
-    return f"{how} by {entry.created_by} on {entry.created_at[:16].replace('T', ' ')}{where}"
+def origin_line(entry: dict) -> str:
+    """``entry``: an approved answer's to_dict()."""
+    how = "flagged good" if entry["origin"] == "good" else "corrected"
+    conversation = entry.get("conversation_id")
+    where = f" in conversation {conversation}" if conversation else ""
+    stamp = entry["created_at"][:16].replace("T", " ")
+    return f"{how} by {entry['created_by']} on {stamp}{where}"
 
 
 @approved_app.command("list")
 def approved_list(as_json: JsonOption = False) -> None:
     """Every approved answer: its question, origin, who approved it and when."""
-    entries = _store().approved.entries()
+    if (server := client.from_env()) is not None:
+        entries = server.approved()
+    else:
+        entries = [e.to_dict() for e in _store().approved.entries()]
     if as_json:
-        print_json([e.to_dict() for e in entries])
+        print_json(entries)
         return
     if not entries:
         err.print("No approved answers yet: flag an answer good, or correct it.")
     for entry in entries:
-        question = " ".join(entry.question.split())
+        question = " ".join(entry["question"].split())
         question = question if len(question) <= 60 else question[:57] + "..."
-        out.print(f"{entry.id:>4}  {origin_line(entry)}\n      {question}", markup=False)
+        out.print(f"{entry['id']:>4}  {origin_line(entry)}\n      {question}", markup=False)
 
 
 @approved_app.command("show")
 def approved_show(approved_id: IdArgument, as_json: JsonOption = False) -> None:
     """One approved answer in full."""
-    _print(_store().approved.get(approved_id), as_json)
+    if (server := client.from_env()) is not None:
+        _print(server.approved(approved_id), as_json)
+    else:
+        _print(_store().approved.get(approved_id).to_dict(), as_json)
 
 
 @approved_app.command("edit")
@@ -72,22 +84,29 @@ def approved_edit(
     """Change an approved answer's text or question (PII is masked as on approval)."""
     if answer is None and question is None:
         raise DeskloopError("say what to change: --answer TEXT and/or --question TEXT")
-    _print(_store().approved.update(approved_id, question=question, answer=answer), as_json)
+    if (server := client.from_env()) is not None:
+        _print(server.approved_edit(approved_id, question, answer), as_json)
+    else:
+        edited = _store().approved.update(approved_id, question=question, answer=answer)
+        _print(edited.to_dict(), as_json)
 
 
 @approved_app.command("remove")
 def approved_remove(approved_id: IdArgument, as_json: JsonOption = False) -> None:
     """Stop serving an approved answer (the flag it came from stays, for training)."""
-    removed = _store().approved.remove(approved_id)
-    if as_json:
-        print_json({"removed": removed.to_dict()})
+    if (server := client.from_env()) is not None:
+        document = server.approved_remove(approved_id)
     else:
-        out.print(f"Removed approved answer {removed.id}.")
-
-
-def _print(entry: ApprovedAnswer, as_json: bool) -> None:
+        document = {"removed": _store().approved.remove(approved_id).to_dict()}
     if as_json:
-        print_json(entry.to_dict())
+        print_json(document)
+    else:
+        out.print(f"Removed approved answer {document['removed']['id']}.")
+
+
+def _print(entry: dict, as_json: bool) -> None:
+    if as_json:
+        print_json(entry)
         return
-    out.print(f"approved answer {entry.id} · {origin_line(entry)}", markup=False)
-    out.print(f"\nquestion:\n{entry.question}\n\nanswer:\n{entry.answer}", markup=False)
+    out.print(f"approved answer {entry['id']} · {origin_line(entry)}", markup=False)
+    out.print(f"\nquestion:\n{entry['question']}\n\nanswer:\n{entry['answer']}", markup=False)

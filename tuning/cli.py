@@ -13,10 +13,9 @@ from typing import Annotated, Any
 
 import typer
 
+from assistant import client
 from assistant.cli_output import err, out, print_json
 from assistant.errors import DeskloopError
-from assistant.settings import load_settings
-from tuning.progress_view import ProgressView
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
 MAX_STEPS = 1_000_000
@@ -40,6 +39,18 @@ class ExportFormat(StrEnum):
     sft = "sft"
     dpo = "dpo"
     kto = "kto"
+
+
+def load_settings():
+    from assistant.settings import load_settings  # slow: pydantic-settings
+
+    return load_settings()
+
+
+def progress_view():
+    from tuning.progress_view import ProgressView
+
+    return ProgressView()
 
 
 def _quiet() -> None:
@@ -81,22 +92,31 @@ def train_command(
     as_json: JsonOption = False,
 ) -> None:
     """One learning round: dataset, training, evaluation, promotion decision."""
-    from tuning.round import DEFAULT_SEEDS, run_round
-
     if seeds is not None and not seeds.is_file():
         raise DeskloopError(f"no file {seeds}: give --seeds a CSV or JSONL of resolved tickets")
-    _quiet()
-    with ProgressView() as view:
-        summary = run_round(
-            load_settings(),
-            method=method.value if method else None,
-            max_steps=max_steps,
-            epochs=epochs,
-            seeds_path=None if no_seeds else seeds or DEFAULT_SEEDS,
-            max_new_tokens=max_new_tokens,
-            eval_limit=eval_limit,
-            progress=view,
-        )
+    options = {
+        "method": method.value if method else None,
+        "max_steps": max_steps,
+        "epochs": epochs,
+        "max_new_tokens": max_new_tokens,
+        "eval_limit": eval_limit,
+    }
+    if (server := client.from_env()) is not None:
+        from assistant.cli_remote_jobs import train_on_server
+
+        with progress_view() as view:
+            summary = train_on_server(server, view, no_seeds, seeds, **options)
+    else:
+        from tuning.round import DEFAULT_SEEDS, run_round
+
+        _quiet()
+        with progress_view() as view:
+            summary = run_round(
+                load_settings(),
+                seeds_path=None if no_seeds else seeds or DEFAULT_SEEDS,
+                progress=view,
+                **options,
+            )
     if as_json:
         print_json(summary)
         return
@@ -152,15 +172,21 @@ def eval_command(
     as_json: JsonOption = False,
 ) -> None:
     """Score answers on a file of questions with reference answers."""
-    from tuning.evaluate import evaluate_file
-
     if not file.is_file():
         raise DeskloopError(f"no file {file}: give a JSONL file of eval rows")
-    _quiet()
-    with ProgressView() as view:
-        result = evaluate_file(
-            load_settings(), file, adapter, retrieve, max_new_tokens, limit, view
-        )
+    if (server := client.from_env()) is not None:
+        from assistant.cli_remote_jobs import eval_on_server
+
+        with progress_view() as view:
+            result = eval_on_server(server, view, file, adapter, retrieve, max_new_tokens, limit)
+    else:
+        from tuning.evaluate import evaluate_file
+
+        _quiet()
+        with progress_view() as view:
+            result = evaluate_file(
+                load_settings(), file, adapter, retrieve, max_new_tokens, limit, view
+            )
     if as_json:
         print_json(result)
         return
@@ -183,13 +209,22 @@ def _registry():
     return AdapterRegistry.for_settings(load_settings())
 
 
+def adapters_document() -> dict[str, Any]:
+    """What `adapters list --json` prints, from the server when there is one."""
+    if (server := client.from_env()) is not None:
+        document = server.adapters()
+        return {"active": document["active"], "adapters": document["adapters"]}
+    registry = _registry()
+    return {"active": registry.active() or "base", "adapters": registry.list()}
+
+
 @adapters_app.command("list")
 def adapters_list(as_json: JsonOption = False) -> None:
     """Every adapter version with its metrics; * marks the one in service."""
-    registry = _registry()
-    versions = registry.list()
+    document = adapters_document()
+    versions = document["adapters"]
     if as_json:
-        print_json({"active": registry.active() or "base", "adapters": versions})
+        print_json(document)
         return
     if not versions:
         err.print("No adapters yet: run 'deskloop train'.")
@@ -203,7 +238,7 @@ def adapters_list(as_json: JsonOption = False) -> None:
             f"parent {v.get('parent') or 'base'}  "
             f"{_verdict(decision)}"
         )
-    out.print(f"in service: {registry.active() or 'base'}")
+    out.print(f"in service: {document['active']}")
 
 
 def _verdict(decision: dict[str, Any]) -> str:
@@ -217,7 +252,8 @@ def adapters_show(
     version: Annotated[str, typer.Argument(help="e.g. v0001")], as_json: JsonOption = False
 ) -> None:
     """One adapter's metadata: base model, dataset, training config, metrics, decision."""
-    document = _registry().show(version)
+    server = client.from_env()
+    document = server.adapters(version) if server is not None else _registry().show(version)
     if as_json:
         print_json(document)
     else:
@@ -233,33 +269,45 @@ def adapters_promote(
     as_json: JsonOption = False,
 ) -> None:
     """Put an adapter in service (running chats switch to it at their next answer)."""
-    registry = _registry()
-    previous = registry.active()
-    rejection = registry.rejection(version)
-    active = registry.promote(version, force=force)
-    forced = rejection is not None and active != previous
+    if (server := client.from_env()) is not None:
+        document = server.promote(version, force)
+        decision = server.adapters(version).get("decision") or {} if document["forced"] else {}
+        rejection = str(decision.get("reason") or "no reason recorded")
+    else:
+        registry = _registry()
+        previous = registry.active()
+        rejection = registry.rejection(version)
+        active = registry.promote(version, force=force)
+        forced = rejection is not None and active != previous
+        document = {"previous": previous or "base", "active": active or "base", "forced": forced}
     if as_json:
-        print_json({"previous": previous or "base", "active": active or "base", "forced": forced})
+        print_json(document)
         return
-    if forced:
+    if document["forced"]:
+        active = document["active"]
         err.print(f"{active} was rejected by the promotion gate: {rejection}", markup=False)
-    _report_switch(previous, active, as_json)
+    _report_switch(document, as_json)
 
 
 @adapters_app.command("rollback")
 def adapters_rollback(as_json: JsonOption = False) -> None:
     """Put the previously active adapter (or the base model) back in service."""
-    registry = _registry()
-    previous = registry.active()
-    active = registry.rollback()
-    _report_switch(previous, active, as_json)
-
-
-def _report_switch(previous: str | None, active: str | None, as_json: bool) -> None:
-    if as_json:
-        print_json({"previous": previous or "base", "active": active or "base"})
+    if (server := client.from_env()) is not None:
+        document = server.rollback()
     else:
-        out.print(f"in service: {active or 'base'} (was {previous or 'base'})")
+        registry = _registry()
+        previous = registry.active()
+        active = registry.rollback()
+        document = {"previous": previous or "base", "active": active or "base"}
+    _report_switch(document, as_json)
+
+
+def _report_switch(document: dict[str, Any], as_json: bool) -> None:
+    """``document``: {"previous", "active"} ("base" for none), plus "forced" after a promote."""
+    if as_json:
+        print_json(document)
+    else:
+        out.print(f"in service: {document['active']} (was {document['previous']})")
 
 
 def feedback_import_command(
@@ -274,30 +322,43 @@ def feedback_import_command(
     as_json: JsonOption = False,
 ) -> None:
     """Import flagged conversations from a JSONL file (exit 2 when some lines were skipped)."""
-    from assistant.store import Store
-    from tuning.feedback_rows import import_feedback
-
     if not file.is_file():
         raise DeskloopError(f"no file {file}: give a JSONL file of feedback rows")
-    store = Store(load_settings().store_url)
+    if (server := client.from_env()) is not None:
+        result = server.feedback_import(file.name, file.read_bytes())
+    else:
+        from assistant.store import Store
+
+        store = Store(load_settings().store_url)
+        try:
+            result = import_feedback_file(store, file, str(file)).to_dict()
+        finally:
+            store.close()
+    if as_json:
+        print_json(result)
+    else:
+        out.print(f"Imported {result['rows']} rows as {result['conversations']} conversations.")
+        for error in result["errors"][:20]:
+            err.print(f"[yellow]skipped[/] {error}", markup=True, highlight=False)
+        if len(result["errors"]) > 20:
+            err.print(f"... and {len(result['errors']) - 20} more skipped lines")
+    if result["errors"]:
+        raise typer.Exit(EXIT_PARTIAL)
+
+
+def import_feedback_file(store, file: Path, shown: str):
+    """import_feedback with its failures as one line each; ``shown``: the file's name for them."""
+    from tuning.feedback_rows import import_feedback
+
     try:
         result = import_feedback(store, file)
     except UnicodeDecodeError:
-        raise DeskloopError(f"{file} is not UTF-8 text: give a JSONL file saved as UTF-8") from None
-    finally:
-        store.close()
+        raise DeskloopError(
+            f"{shown} is not UTF-8 text: give a JSONL file saved as UTF-8"
+        ) from None
     if result.rows == 0 and not result.errors:
-        raise DeskloopError(f"{file} holds no feedback rows: give one flagged answer a line")
-    if as_json:
-        print_json(result.to_dict())
-    else:
-        out.print(f"Imported {result.rows} rows as {result.conversations} conversations.")
-        for error in result.errors[:20]:
-            err.print(f"[yellow]skipped[/] {error}", markup=True, highlight=False)
-        if len(result.errors) > 20:
-            err.print(f"... and {len(result.errors) - 20} more skipped lines")
-    if result.errors:
-        raise typer.Exit(EXIT_PARTIAL)
+        raise DeskloopError(f"{shown} holds no feedback rows: give one flagged answer a line")
+    return result
 
 
 def feedback_export_command(
@@ -311,11 +372,16 @@ def feedback_export_command(
 ) -> None:
     """Export the logged feedback (PII scrubbed, deduplicated) as SFT, DPO or KTO JSONL."""
     from tuning.dataset import write_jsonl
-    from tuning.export import export_feedback
 
     if output is not None:
         _check_output(output)
-    records, report = export_feedback(load_settings(), format.value)
+    if (server := client.from_env()) is not None:
+        exported = server.feedback_export(format.value)
+        records, report = exported["records"], {"pii_masked": exported["pii_masked"]}
+    else:
+        from tuning.export import export_feedback
+
+        records, report = export_feedback(load_settings(), format.value)
     if output is not None:
         try:
             count = write_jsonl(output, records)

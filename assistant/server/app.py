@@ -9,8 +9,11 @@ from assistant.server import (
     routes_adapters,
     routes_approved,
     routes_chat,
+    routes_feedback,
+    routes_jobs,
     routes_knowledge,
     routes_openai,
+    routes_upload,
     routes_users,
 )
 from assistant.server.auth import TokenAuth
@@ -31,8 +34,11 @@ def create_app(state: ServerState) -> FastAPI:
         routes_openai,
         routes_chat,
         routes_knowledge,
+        routes_upload,
+        routes_feedback,
         routes_approved,
         routes_adapters,
+        routes_jobs,
         routes_users,
     ):
         app.include_router(area.router)

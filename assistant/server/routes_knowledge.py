@@ -13,6 +13,7 @@ from assistant.errors import DeskloopError
 from assistant.server import sse
 from assistant.server.auth import Admin, Agent
 from assistant.server.errors import ApiError
+from assistant.users import User
 
 router = APIRouter(prefix="/api", tags=["knowledge"])
 log = logging.getLogger("deskloop.server")
@@ -37,13 +38,18 @@ def search(
     k: int = Query(5, ge=1, le=100),
     kind: Literal["manual", "ticket"] | None = None,
     product: str | None = None,
+    headings: bool = Query(False, description="Add each hit's heading, as the CLI prints it."),
 ):
     """Ranked hits, BM25 and embeddings fused (`deskloop search --json`)."""
+    from retrieval.chunking import heading
+
     kb = request.app.state.deskloop.knowledge_base
     if kb.is_empty():
         raise DeskloopError(EMPTY)
     hits = kb.search(q, k=k, kind=kind, product=product)
-    return sse.Json([hit.to_dict() for hit in hits])
+    if not headings:
+        return sse.Json([hit.to_dict() for hit in hits])
+    return sse.Json([{**h.to_dict(), "heading": heading(h.title, h.section or "")} for h in hits])
 
 
 @router.get("/sources")
@@ -73,18 +79,17 @@ def remove_source(
 @router.post("/ingest")
 def ingest(body: IngestRequest, request: Request, user: Admin):
     """Index files or folders that the server can read (admins; `deskloop ingest --json`)."""
-    state = request.app.state.deskloop
     paths = [Path(p) for p in body.paths]
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
         raise ApiError(400, f"no such file or folder on the server: {', '.join(missing)}")
-    report = state.knowledge_base.ingest(
-        paths,
-        tickets=body.tickets,
-        id_field=body.id_field,
-        text_field=body.text_field,
-        title_field=body.title_field,
-    )
+    options = body.model_dump(exclude={"paths"})
+    return sse.Json(ingest_for(request.app.state.deskloop, paths, options, user).to_dict())
+
+
+def ingest_for(state, paths: list[Path], options: dict, user: User):
+    """Index ``paths`` for ``user``, ground answers from then on, and log who did it."""
+    report = state.knowledge_base.ingest(paths, **options)
     state.ground()
     log.info(
         "ingest by %s: %d files indexed, %d failed",
@@ -92,4 +97,4 @@ def ingest(body: IngestRequest, request: Request, user: Admin):
         report.files_indexed,
         len(report.failed),
     )
-    return sse.Json(report.to_dict())
+    return report

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from assistant.engine import ChatEngine
+from assistant.server.jobs import JobBoard
 from assistant.server.limits import RateLimiter
 from assistant.server.queue import GenerationQueue
 from assistant.settings import Settings
@@ -25,6 +26,7 @@ class ServerState:
     queue: GenerationQueue = field(init=False)
     limiter: RateLimiter = field(init=False)
     users: Users = field(init=False)
+    jobs: JobBoard = field(default_factory=JobBoard, init=False)
 
     def __post_init__(self) -> None:
         self.queue = GenerationQueue.for_settings(self.settings)
