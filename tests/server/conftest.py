@@ -1,5 +1,12 @@
 """A real deskloop server on a free 127.0.0.1 port: real store, knowledge base (shipped
-manuals, real MiniLM), grounding, users, queue and uvicorn; a scripted model generates."""
+manuals, real MiniLM), grounding, users, queue and uvicorn; a scripted model generates.
+
+The modules in BOTH_BACKENDS (those that change the store through the server: chat,
+feedback, users, ingest, adapters) run twice: on the SQLite file in the data dir, then on a
+database of their own on the tests' real PostgreSQL server (tests/postgres.py; in CI a
+missing server fails them). The others compare the server with local commands on the same
+data dir, whose store is the SQLite file, and run on SQLite only.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +19,7 @@ from pathlib import Path
 
 import pytest
 import uvicorn
+from postgres import BACKENDS
 from server_helpers import REPO, GatedModel, Running
 
 from assistant.answering.grounder import Grounder
@@ -29,18 +37,51 @@ MANUALS = (
 )
 START_TIMEOUT_S = 30
 ROLES = {"ann": "agent", "bob": "agent", "cho": "admin"}
+BOTH_BACKENDS = {
+    "test_server_api",
+    "test_server_auth",
+    "test_server_adapters",
+    "test_server_ingest",
+    "test_server_openai",
+}
+
+
+def pytest_generate_tests(metafunc) -> None:
+    module = metafunc.module.__name__.rsplit(".", 1)[-1]
+    if "store_backend" in metafunc.fixturenames and module in BOTH_BACKENDS:
+        metafunc.parametrize("store_backend", BACKENDS, indirect=True, scope="module")
 
 
 @pytest.fixture(scope="module")
-def team_home(tmp_path_factory) -> Path:
-    return tmp_path_factory.mktemp("team-home")
+def store_backend(request) -> str:
+    return getattr(request, "param", "sqlite")
 
 
 @pytest.fixture(scope="module")
-def team_settings(team_home) -> Iterator[Settings]:
+def team_database(request, store_backend) -> Iterator[str | None]:
+    """The team's database_url: None (the SQLite file in the data dir) or a PostgreSQL
+    database of this module's own, dropped afterwards."""
+    if store_backend == "sqlite":
+        yield None
+        return
+    postgres = request.getfixturevalue("postgres_server")
+    name = postgres.create_database()
+    try:
+        yield postgres.url(name)
+    finally:
+        postgres.drop_database(name)
+
+
+@pytest.fixture(scope="module")
+def team_home(tmp_path_factory, store_backend) -> Path:
+    return tmp_path_factory.mktemp(f"team-home-{store_backend}")
+
+
+@pytest.fixture(scope="module")
+def team_settings(team_home, team_database) -> Iterator[Settings]:
     with pytest.MonkeyPatch.context() as env:
         env.setenv("DESKLOOP_CONFIG", str(team_home / "no-config.toml"))
-        yield load_settings(home=team_home)
+        yield load_settings(home=team_home, database_url=team_database)
 
 
 @pytest.fixture(scope="module")
