@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from pilot_helpers import SIZE, ask, ready, wait_until
-from textual.widgets import TextArea
+from textual.widgets import DataTable, Input, TextArea
 from training_fixtures import adapter_metadata, fake_adapter
 
 from assistant.app import open_store
@@ -25,6 +25,7 @@ from tui.app import DeskloopApp
 from tui.remote_services import TeamServices
 from tui.screens.adapters import AdaptersScreen
 from tui.screens.flag import FlagDialog
+from tui.screens.knowledge import KnowledgeScreen
 from tui.widgets.conversation_list import ConversationList
 from tuning.registry import AdapterRegistry
 
@@ -230,6 +231,53 @@ async def test_a_promotion_on_the_server_shows_in_the_running_app_without_a_rest
         team.client("cho").rollback()
         await wait_until(pilot, lambda: "adapter base" in status_of(app), WAIT_S)
     assert registry.active() is None
+
+
+async def test_knowledge_shows_the_servers_sources_and_approved_answers_only_admins_ingest(
+    team, model, settings, tmp_path
+):
+    more = tmp_path / "more-manuals"
+    more.mkdir()
+    shutil.copy(support.REPO / "corpora" / "manuals" / "cam-pairing.md", more)
+    ann = team.app(settings)
+    async with ann.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        view = await ask(pilot, "How do I turn on two-factor authentication?")
+        await pilot.press("ctrl+g")
+        await wait_until(pilot, lambda: view.turn.rating == "good", WAIT_S)
+
+        await pilot.press("f3")
+        await wait_until(pilot, lambda: isinstance(ann.screen, KnowledgeScreen))
+        sources = ann.screen.query_one("#knowledge-sources", DataTable)
+        on_server = team.state.knowledge_base.sources()
+        await wait_until(pilot, lambda: sources.row_count == len(on_server), WAIT_S)
+        approved = ann.screen.query_one("#approved-answers", DataTable)
+        entries = team.state.store.approved.entries()
+        assert entries and approved.row_count == len(entries)
+        assert approved.get_row_at(len(entries) - 1)[2:4] == ["flagged good", "ann"]
+
+        await ingest(pilot, more)
+        await wait_until(pilot, lambda: notified(ann, "this needs an admin token"), WAIT_S)
+    assert len(team.state.knowledge_base.sources()) == len(on_server)
+
+    cho = team.app(settings, "cho")
+    async with cho.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.press("f3")
+        await wait_until(pilot, lambda: isinstance(cho.screen, KnowledgeScreen))
+        await ingest(pilot, more)
+        await wait_until(pilot, lambda: notified(cho, "Ingest finished."), 120)
+        sources = cho.screen.query_one("#knowledge-sources", DataTable)
+        await wait_until(pilot, lambda: sources.row_count == len(on_server) + 1, WAIT_S)
+    assert any(s.source.endswith("cam-pairing.md") for s in team.state.knowledge_base.sources())
+
+
+async def ingest(pilot, path: Path) -> None:
+    """Type a path on the knowledge screen and press Enter (the server reads it)."""
+    box = pilot.app.screen.query_one("#ingest-path", Input)
+    box.focus()
+    box.value = str(path)
+    await pilot.press("enter")
 
 
 async def test_a_refused_token_is_one_line_in_the_app(team, settings):
