@@ -43,7 +43,7 @@ class Job:
     id: str
     kind: str
     started_by: str
-    started_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat("seconds"))
+    started_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
     status: str = RUNNING
     result: Any = None
     error: str | None = None

@@ -53,8 +53,11 @@ def train(body: TrainRequest, request: Request, user: Admin):
     from tuning.round_claim import RoundBusyError, TrainingRounds
 
     state = request.app.state.deskloop
-    holder = TrainingRounds(state.settings.store_url).running()
-    if holder is not None and not TrainingRounds(state.settings.store_url).is_stale(holder):
+    if (busy := state.jobs.running("train")) is not None:
+        raise ApiError(409, str(JobBusy(busy)))
+    rounds = TrainingRounds(state.settings.store_url)  # a round another process started
+    holder = rounds.running()
+    if holder is not None and not rounds.is_stale(holder):
         raise ApiError(409, str(RoundBusyError(holder)))
     options = body.model_dump(exclude={"no_seeds", "seeds_name", "seeds_text"})
 

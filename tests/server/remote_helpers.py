@@ -57,3 +57,24 @@ def shape(value):
     if isinstance(value, list):
         return [shape(value[0])] if value else []
     return "value"
+
+
+def feedback_rows(count: int) -> list[dict]:
+    rows = []
+    for i in range(count):
+        row = {
+            "messages": [
+                {"role": "user", "content": f"Customer {i}: why is camera {i} offline?"},
+                {"role": "assistant", "content": f"Check the Wi-Fi signal near camera {i}."},
+            ],
+            "rating": "good" if i % 2 else "bad",
+        }
+        if not i % 2:
+            row["correction"] = f"Restart camera {i}, then check the Wi-Fi signal."
+        rows.append(row)
+    return rows
+
+
+def write_rows(path, rows: list[dict], broken: str = "") -> str:
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows) + broken, encoding="utf-8")
+    return str(path)
