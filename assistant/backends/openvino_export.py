@@ -8,6 +8,7 @@ renamed into place when complete: a failed or killed export leaves no half folde
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -66,9 +67,18 @@ def local_folder(base: BaseModelRef) -> Path:
 def cache_folder(settings: Settings, base: BaseModelRef, precision: str) -> Path:
     """Where the IR of ``base`` at ``precision`` is kept: named by the model folder's identity."""
     folder = local_folder(base)
-    identity = base.sha256 or _folder_fingerprint(folder)
     name = re.sub(r"[^A-Za-z0-9._-]+", "-", folder.name).strip("-") or "model"
-    return settings.paths.models / "openvino" / f"{name}-{identity[:12]}-{precision}"
+    return settings.paths.models / "openvino" / f"{name}-{model_identity(folder)[:12]}-{precision}"
+
+
+def model_identity(folder: Path) -> str:
+    """The folder's config, where it is, and its weight files' names, sizes and modification
+    times: two fine-tunes of one architecture differ here though their configs and sizes match."""
+    digest = hashlib.sha256(_folder_fingerprint(folder).encode())
+    digest.update(str(folder.resolve()).encode())
+    for weights in sorted(folder.glob("*.safetensors")) + sorted(folder.glob("*.bin")):
+        digest.update(f"{weights.name}:{weights.stat().st_mtime_ns}".encode())
+    return digest.hexdigest()
 
 
 def exported_model(
