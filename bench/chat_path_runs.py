@@ -18,7 +18,7 @@ Log = Callable[[str], None]
 
 
 def prepare_home(home: Path, log: Log):
-    """Settings for `home`, with the embedded model prepared and the shipped corpora indexed."""
+    """Settings for `home`, with the model prepared and the shipped corpora indexed."""
     from assistant.app import open_knowledge_base, quiet_libraries
     from assistant.model_prep import prepare_base_model
     from assistant.settings import load_settings
@@ -66,6 +66,14 @@ def make_random_adapter(settings, folder: Path, seed: int = 7) -> Path:
     return target
 
 
+def serving_of(form: str) -> dict:
+    """The settings a variant's form name stands for: 'openvino-int8' is serving "openvino"
+    at precision "int8"; any other name is a serving value."""
+    if form.startswith("openvino-"):
+        return {"serving": "openvino", "precision": form.removeprefix("openvino-")}
+    return {"serving": form}
+
+
 @dataclass
 class Variant:
     """One way of answering: a chat engine (baseline or deskloop) or llama.cpp."""
@@ -75,9 +83,10 @@ class Variant:
     answer: Callable[[str], Iterator[str]]
     count_text: Callable[[str], int]
     engine: object = None
+    export_s: float | None = None  # the OpenVINO export, when this run made it
 
     @classmethod
-    def open(cls, name: str, settings, serving: str, scratch: Path) -> Variant:
+    def open(cls, name: str, settings, form: str, scratch: Path, log: Log = print) -> Variant:
         from assistant.app import open_knowledge_base
         from assistant.backends import open_backend
         from assistant.engine import ChatEngine
@@ -85,8 +94,17 @@ class Variant:
         from assistant.model_prep import prepare_base_model
         from assistant.store import Store
 
-        settings = settings.model_copy(update={"serving": serving})
-        model = open_backend(settings, prepare_base_model(settings))
+        settings = settings.model_copy(update=serving_of(form))
+        base = prepare_base_model(settings)
+        export_s = None
+        if settings.serving == "openvino":
+            from assistant.backends.openvino_export import MARKER, cache_folder, exported_model
+
+            if not (cache_folder(settings, base, settings.precision) / MARKER).is_file():
+                started = time.perf_counter()
+                exported_model(settings, base, settings.precision, log)
+                export_s = round(time.perf_counter() - started, 1)
+        model = open_backend(settings, base, log)
         retriever = KnowledgeBaseRetriever(open_knowledge_base(settings))
         engine = ChatEngine(model, Store(scratch / f"{name}.db"), settings, retriever)
         engine.prepare()
@@ -95,7 +113,7 @@ class Variant:
             return iter(engine.ask(question))
 
         form = model.describe(None)
-        return cls(name, form, answer, engine.counter.count_text, engine)
+        return cls(name, form, answer, engine.counter.count_text, engine, export_s)
 
     @classmethod
     def open_llama_cpp(cls, settings) -> Variant | str:
@@ -138,11 +156,14 @@ class Variant:
 
         return cls("llama.cpp", "gguf Q4_1", answer, count_text)
 
-    def use_adapter(self, adapter: AdapterSpec) -> None:
+    def use_adapter(self, adapter: AdapterSpec) -> float | None:
+        """Serve ``adapter`` from now on; the seconds until the backend served it."""
         if self.engine is None:
-            return  # llama.cpp: the adapter figures repeat the base ones
+            return None  # llama.cpp: the adapter figures repeat the base ones
         self.engine.adapter_choice = lambda: (adapter.version, adapter.path)
+        started = time.perf_counter()
         self.engine.prepare()
+        return round(time.perf_counter() - started, 3)
 
 
 @dataclass

@@ -39,10 +39,14 @@ def main(argv: list[str]) -> int:
     ready_at = time.time()
     adapter = engine.prepare()
     serving_ready_at = time.time()
+    first_token_at = None
     for question in args.questions:
-        engine.ask(question).text()
+        for chunk in engine.ask(question):
+            if first_token_at is None and chunk:
+                first_token_at = time.time()
     report = {
         "ready_at": ready_at,
+        "first_token_at": first_token_at or time.time(),
         "serving_form_ready_at": serving_ready_at,
         "serving_form": engine.model.describe(adapter),
         **phases,
