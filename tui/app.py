@@ -143,7 +143,7 @@ class DeskloopApp(App[None]):
         try:
             active, changed_by = self.registry.pointer()  # type: ignore[union-attr]
         except Exception as exc:
-            self.call_from_thread(self._server_unreachable, exc)
+            self.call_from_thread(self._adapter_poll_failed, exc)
             return
         self.call_from_thread(self._server_adapter, active, changed_by)
 
@@ -158,12 +158,17 @@ class DeskloopApp(App[None]):
             self.notify(f"{label} is in service now{who}: the next answer uses it.")
         self.adapter_label = label
 
-    def _server_unreachable(self, exc: BaseException) -> None:
+    def _adapter_poll_failed(self, exc: BaseException) -> None:
+        from tui.remote_services import unreachable
+
         if self.server_lost or not self.engine_ready:
             return  # said once; before start-up the engine loader says it
         self.server_lost = True
-        self.engine_status = "server unreachable"
-        self.notify(describe_error(exc), title="Lost the deskloop server", **LASTING)
+        title = "Cannot tell which adapter the server uses"
+        if unreachable(exc):
+            self.engine_status = "server unreachable"
+            title = "Lost the deskloop server"
+        self.notify(describe_error(exc), title=title, **LASTING)
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from assistant.client import Client
+import httpx
+
+from assistant.client import Client, ServerError
 from assistant.settings import Settings
 from tui.remote_engine import RemoteChatEngine
 from tui.remote_knowledge import RemoteKnowledgeBase
@@ -19,6 +21,11 @@ ADAPTER_POLL_S = 5.0  # how often the app asks which adapter the server has in s
 def check_reachable(client: Client) -> None:
     """One authenticated request: an unreachable server or a refused token raise their line."""
     client.conversations()
+
+
+def unreachable(exc: BaseException) -> bool:
+    """The server did not answer at all (the client's one line replaced httpx's error)."""
+    return isinstance(exc, ServerError) and isinstance(exc.__context__, httpx.TransportError)
 
 
 @dataclass

@@ -233,6 +233,19 @@ async def test_a_promotion_on_the_server_shows_in_the_running_app_without_a_rest
     assert registry.active() is None
 
 
+async def test_a_server_lost_while_the_app_runs_is_one_notification(team, model, settings):
+    server, thread, url = support.serve_in_thread(team.state)  # a second door to the same team
+    app = DeskloopApp(settings, team=TeamServices(Client(url, team.tokens["ann"]), 0.2))
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        server.should_exit = True
+        thread.join(timeout=15)
+        await wait_until(pilot, lambda: app.engine_status == "server unreachable", WAIT_S)
+        await pilot.pause(1.0)  # several failed polls
+        lost = [n for n in app._notifications if n.title == "Lost the deskloop server"]
+        assert len(lost) == 1 and f"deskloop server at {url}" in str(lost[0].message)
+
+
 async def test_knowledge_shows_the_servers_sources_and_approved_answers_only_admins_ingest(
     team, model, settings, tmp_path
 ):
