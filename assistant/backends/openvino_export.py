@@ -27,7 +27,7 @@ WEIGHT_FORMAT = {"exact": "fp16", "int8": "int8", "int4": "int4"}
 MARKER = "deskloop-openvino.json"
 PARTIAL = ".partial-"
 # what the exporter prints that is worth showing while it runs (it is silent for long spells)
-PROGRESS_LINE = re.compile(r"Exporting|Applying|Statistics|Compressing|Converting|Mixed-Precision")
+PROGRESS_LINE = re.compile(r"^(Exporting|Applying|INFO:nncf:Statistics|Compressing)")
 
 Progress = Callable[[str], None]
 
