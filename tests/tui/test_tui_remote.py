@@ -103,7 +103,7 @@ class Team:
 
 @pytest.fixture
 def model(team):
-    """The server's model, as each test leaves it: answers at once, the gate open."""
+    """The server's model, reset for each test: one short answer at once, the gate open."""
     team.model.answers, team.model.delay = [ANSWER], 0.0
     team.model.gate.set()
     yield team.model
