@@ -21,6 +21,7 @@ except ImportError:  # pragma: no cover
     from click import exceptions as click_errors
 
 from assistant import cli_knowledge, cli_team, client
+from assistant.cli_fast import search_on_server
 from assistant.cli_output import err, out, print_json, status
 from assistant.errors import DeskloopError, is_user_error
 from tuning.approved_cli import approved_app
@@ -71,7 +72,7 @@ def settings() -> Settings:
 @app.callback(invoke_without_command=True)
 def root(ctx: typer.Context) -> None:
     """Bare `deskloop` opens the chat app."""
-    remote = ctx.invoked_subcommand not in (None, *LOCAL_ONLY) and client.from_env() is not None
+    remote = ctx.invoked_subcommand not in (None, *LOCAL_ONLY) and client.server_set()
     if not remote:
         settings()  # an invalid setting fails here, before any work
     if ctx.invoked_subcommand is None:
@@ -285,8 +286,11 @@ def main(argv: list[str] | None = None) -> None:
     A failure that is no DeskloopError is a bug: it is still one line (naming the exception),
     and DESKLOOP_DEBUG=1 shows its traceback instead.
     """
+    args = sys.argv[1:] if argv is None else list(argv)
     try:
-        code = app(args=argv, prog_name="deskloop", standalone_mode=False)
+        code = search_on_server(args)
+        if code is None:
+            code = app(args=args, prog_name="deskloop", standalone_mode=False)
     except click_errors.NoArgsIsHelpError as exc:
         exc.ctx.command.get_help(exc.ctx)  # a group named alone: its help, as before
         sys.exit(exc.exit_code)

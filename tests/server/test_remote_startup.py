@@ -6,7 +6,7 @@ import json
 import subprocess
 import sys
 
-from remote_helpers import local_env, remote_env
+from remote_helpers import deskloop, local_env, remote_env
 
 HEAVY = (
     "torch",
@@ -57,3 +57,17 @@ def test_the_same_command_without_a_server_does_load_them(team_home, knowledge_b
     result = probe(local_env(team_home), "search", "how do I reset my password", "--json")
     assert result["code"] == 0
     assert {"sqlalchemy", "chromadb", "retrieval"} <= set(result["loaded"])
+
+
+def test_the_fast_search_path_answers_as_typer_does(server, team_home):
+    env = remote_env(local_env(team_home), server.url, server.tokens["ann"])
+    query = "how do I turn on night vision"
+    fast = deskloop("search", query, "-k", "2", "--kind", "manual", "--json", env=env)
+    through_typer = deskloop("search", "-k2", query, "--kind=manual", "--json", env=env)
+    assert json.loads(fast.stdout) == json.loads(through_typer.stdout)
+    assert len(json.loads(fast.stdout)) == 2
+    assert "Usage: deskloop search" in deskloop("search", "--help", env=env).stdout
+    too_many = deskloop("search", query, "-k", "101", env=env, check=False)
+    assert too_many.returncode == 2 and "'-k'" in too_many.stderr
+    bad_kind = deskloop("search", query, "--kind", "faq", env=env, check=False)
+    assert bad_kind.returncode == 1 and "--kind must be" in bad_kind.stderr
