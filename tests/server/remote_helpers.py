@@ -11,12 +11,16 @@ from pathlib import Path
 CLI_TIMEOUT_S = 600
 
 
-def deskloop(*args: str, env: dict, check: bool = True) -> subprocess.CompletedProcess:
+def deskloop(
+    *args: str, env: dict, check: bool = True, typed: str | None = None
+) -> subprocess.CompletedProcess:
+    """``typed``: what is typed at the terminal (stdin)."""
     run = subprocess.run(
         [sys.executable, "-m", "assistant.cli", *args],
         capture_output=True,
         text=True,
         env=env,
+        input=typed,
         timeout=CLI_TIMEOUT_S,
     )
     if check and run.returncode != 0:

@@ -37,6 +37,16 @@ def test_history_lists_and_shows_the_agents_own_conversations(server, team_home)
     assert hidden.returncode == 1 and "no conversation" in one_line_error(hidden)
 
 
+def test_interactive_ask_keeps_one_conversation(server, team_home):
+    bob = remote_env(local_env(team_home), server.url, server.tokens["bob"])
+    before = {c["id"] for c in document("history", env=bob)}
+    typed = "How do I reset my password?\nAnd if the email never arrives?\n\n"
+    run = deskloop("ask", env=bob, typed=typed)
+    assert "password" in run.stdout.lower() and "turn " in run.stderr
+    new = [c for c in document("history", env=bob) if c["id"] not in before]
+    assert len(new) == 1 and new[0]["turn_count"] == 4
+
+
 def test_feedback_import_by_an_admin_matches_the_local_document(server, team_home, tmp_path):
     rows = write_rows(tmp_path / "rows.jsonl", feedback_rows(4), broken="{not json\n")
     ann = remote_env(local_env(team_home), server.url, server.tokens["ann"])
