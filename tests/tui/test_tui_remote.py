@@ -26,6 +26,7 @@ from tui.remote_services import TeamServices
 from tui.screens.adapters import AdaptersScreen
 from tui.screens.flag import FlagDialog
 from tui.screens.knowledge import KnowledgeScreen
+from tui.screens.training import TrainingScreen
 from tui.widgets.conversation_list import ConversationList
 from tuning.registry import AdapterRegistry
 
@@ -291,6 +292,18 @@ async def ingest(pilot, path: Path) -> None:
     box.focus()
     box.value = str(path)
     await pilot.press("enter")
+
+
+async def test_training_in_team_mode_points_to_the_server(team, model, settings):
+    app = team.app(settings)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.press("f4")
+        await wait_until(pilot, lambda: isinstance(app.screen, TrainingScreen))
+        assert "'deskloop train'" in str(app.screen.query_one("#round-status").render())
+        await pilot.press("ctrl+t")
+        await wait_until(pilot, lambda: notified(app, "the server trains"))
+    assert not (settings.paths.root / "tui").exists()  # no local round was launched
 
 
 async def test_a_refused_token_is_one_line_in_the_app(team, settings):

@@ -70,9 +70,11 @@ class TrainingScreen(Screen[None]):
 
     def on_mount(self) -> None:
         if self.app.team is not None:  # type: ignore[attr-defined]
-            self.query_one("#feedback-counts", Static).update(TEAM_TRAINING)
+            self.query_one("#feedback-counts", Static).update(
+                "Team mode: training runs on the server."
+            )
             self.query_one("#round-form").disabled = True
-            self.query_one("#round-status", Static).update("")
+            self.query_one("#round-status", Static).update(TEAM_TRAINING)
             return
         self.launch = last_launch(self.app.settings)  # type: ignore[attr-defined]
         plot = self.query_one("#loss-plot", PlotextPlot).plt
