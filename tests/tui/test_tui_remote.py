@@ -247,6 +247,24 @@ async def test_a_server_lost_while_the_app_runs_is_one_notification(team, model,
         assert len(lost) == 1 and f"deskloop server at {url}" in str(lost[0].message)
 
 
+async def test_a_refused_answer_is_the_servers_one_line(team, model, team_settings, settings):
+    strict = support.make_state(team_settings, team.state.knowledge_base, model, rate_limit=1)
+    server, thread, url = support.serve_in_thread(strict)
+    app = DeskloopApp(settings, team=TeamServices(Client(url, team.tokens["ann"])))
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await ready(pilot)
+            await ask(pilot, QUESTION)
+            second = await ask(pilot, QUESTION, wait=False)
+            await wait_until(pilot, lambda: second.has_class("-failed"), WAIT_S)
+            failed = [n for n in app._notifications if n.title == "The answer failed"]
+            assert "more than 1 answers a minute" in str(failed[0].message)
+            assert "ask an admin to look at the server's log" in str(failed[0].message)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=15)
+
+
 async def test_knowledge_shows_the_servers_sources_and_approved_answers_only_admins_ingest(
     team, model, settings, tmp_path
 ):

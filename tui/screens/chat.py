@@ -254,8 +254,13 @@ class ChatScreen(Screen[None]):
         if event.stopped:
             self.notify(f"Stopped: {event.error}.")
             return
+        check = (
+            "ask an admin to look at the server's log"
+            if self.app.team is not None  # type: ignore[attr-defined]
+            else "check 'deskloop model info'"
+        )
         self.notify(
-            f"{event.error}\nTry again; if it keeps failing, check 'deskloop model info'.",
+            f"{event.error}\nTry again; if it keeps failing, {check}.",
             title="The answer failed",
             severity="error",
             timeout=15,
