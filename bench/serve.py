@@ -45,7 +45,9 @@ TARGETS = {
     "idle_rss_mb": 1536,  # 1.5 GB
 }
 LEDGER = "ledger.json"  # what the agents were acknowledged, in the workdir
-DRAIN_S = 600.0  # the queue's own limit: agents still in line at the deadline finish
+DRAIN_S = 600.0
+SETTLE_S = 10.0  # memory counts as settled when it grew under 5 MB in this long
+SETTLE_LIMIT_S = 300.0  # the queue's own limit: agents still in line at the deadline finish
 QUICK_MANUALS = ("account-password-reset.md", "cam-night-vision.md", "cloud-refund-policy.md")
 SHORT_ROUND = {k: v for k, v in FAST_TRAINING.items() if k.startswith("DESKLOOP_TRAINING__")}
 FAULT_AGENTS = 10
@@ -68,6 +70,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
         help="answers.compose for the server (default: the shipped setting).",
     )
     parser.add_argument("--train-steps", type=int, default=2, help="Steps of each round.")
+    parser.add_argument(
+        "--eval-limit", type=int, default=2, help="Examples each round's evaluation scores."
+    )
     parser.add_argument("--search-runs", type=int, default=20, help="CLI searches timed.")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
@@ -144,14 +149,17 @@ def measure(args: argparse.Namespace, workdir: Path, database_url: str | None) -
     server = ServerProcess(team, workdir / "server.log")
     result: dict = {
         "benchmark": "serve",
-        "config": {k: v for k, v in vars(args).items() if k not in ("agents",)},
+        "config": {k: v for k, v in vars(args).items() if k not in ("agents", "workdir")},
         "machine": machine.describe(),
         "model": "tiny random Llama (--quick)" if args.quick else "embedded",
     }
     ledger = Ledger()
     try:
         result["idle"] = idle_phase(args, team, server)
-        train_args = ["--method", "lora", "--max-steps", str(args.train_steps), "--eval-limit", "2"]
+        train_args = [
+            *("--method", "lora", "--max-steps", str(args.train_steps)),
+            *("--eval-limit", str(args.eval_limit)),
+        ]
         result["load"] = {}
         for count in args.agent_counts:
             phase = f"{count}_agents"
@@ -171,9 +179,8 @@ def measure(args: argparse.Namespace, workdir: Path, database_url: str | None) -
 def idle_phase(args, team: TeamHome, server: ServerProcess) -> dict:
     progress("starting deskloop serve")
     startup = server.start()
-    progress(f"server up in {startup:.0f} s; idle for a few seconds")
-    time.sleep(5)
-    memory = server.memory_mb()
+    progress(f"server up in {startup:.0f} s; waiting for its memory to settle")
+    memory = settled_memory(server)
     progress(f"idle memory: {memory['rss_mb']} MB RSS, {memory['pss_mb']} MB PSS")
     search = time_cli_search(team, server.url, args.search_runs, progress)
     return {
@@ -181,6 +188,24 @@ def idle_phase(args, team: TeamHome, server: ServerProcess) -> dict:
         "memory": memory,
         "cli_search": search,
         "auth": auth_probe(team, server),
+    }
+
+
+def settled_memory(server: ServerProcess) -> dict:
+    """The tree's memory once it has not grown for SETTLE_S: with serving = "auto" the server
+    builds its fp16 copy of the model in the background after start-up."""
+    started = time.monotonic()
+    samples = [server.memory_mb()]
+    while time.monotonic() - started < SETTLE_LIMIT_S:
+        time.sleep(SETTLE_S / 5)
+        samples.append(server.memory_mb())
+        recent = samples[-6:]
+        if len(recent) == 6 and recent[-1]["rss_mb"] - recent[0]["rss_mb"] <= 5:
+            break
+    return {
+        **samples[-1],
+        "first_rss_mb": samples[0]["rss_mb"],
+        "settled_after_s": round(time.monotonic() - started, 1),
     }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 import time
 
 import httpx
@@ -15,12 +16,16 @@ from bench.serve_process import ADMIN, ServerProcess, TeamHome
 
 
 def time_cli_search(team: TeamHome, url: str, runs: int, progress) -> dict:
-    """`deskloop search QUERY --json` as a new process each time, DESKLOOP_SERVER set."""
+    """`deskloop search QUERY --json` as a new process each time, DESKLOOP_SERVER set;
+    interleaved with a bare `python -c pass`, the floor any CLI command pays on this machine."""
     agent = team.agents[0]
     env = {**team.env, "DESKLOOP_SERVER": url, "DESKLOOP_TOKEN": team.tokens[agent]}
     rows = questions()
-    seconds, failures = [], []
+    seconds, failures, bare = [], [], []
     for i in range(runs):
+        started = time.monotonic()
+        subprocess.run([sys.executable, "-c", "pass"], env=env, check=True, timeout=60)
+        bare.append(time.monotonic() - started)
         started = time.monotonic()
         done = subprocess.run(
             [*CLI, "search", rows[i % len(rows)]["question"], "-k", "5", "--json"],
@@ -39,6 +44,7 @@ def time_cli_search(team: TeamHome, url: str, runs: int, progress) -> dict:
         "runs": runs,
         "p50_s": p50,
         "p95_s": round(percentile(seconds, 95), 3) if seconds else None,
+        "python_start_p50_s": round(percentile(bare, 50), 3) if bare else None,
         "failures": len(failures),
         "failure_messages": failures[:3],
     }
