@@ -73,6 +73,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--no-adapter", action="store_true")
     parser.add_argument("--no-startup", action="store_true")
     parser.add_argument("--eval-rows", type=int, default=0, help="eval rows to time (0: none)")
+    parser.add_argument(
+        "--startup-forms", default=None, help="forms started as chat processes (default: --forms)"
+    )
     return parser.parse_args(argv)
 
 
@@ -152,7 +155,10 @@ def run(argv: list[str]) -> dict:
             served = [form for form in forms if form.startswith("openvino-exact")] or forms[:1]
             result["eval"] = eval_speed(settings, adapters[0], served, args.eval_rows, log)
     if not args.no_startup:
-        result["chat_process"] = chat_processes(questions[:2], forms, not args.no_adapter)
+        started_forms = forms
+        if args.startup_forms:
+            started_forms = [form.strip() for form in args.startup_forms.split(",") if form.strip()]
+        result["chat_process"] = chat_processes(questions[:2], started_forms, not args.no_adapter)
     result["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
     return result
 
