@@ -191,3 +191,42 @@ def test_a_failed_export_leaves_no_folder_and_says_where_the_log_is(tiny_model_d
     assert "\n" not in message
     assert not cache_folder(settings, base, "exact").exists()
     assert any("Exporting" in line for line in seen)  # the exporter's progress was shown
+
+
+@needs_exporter
+def test_eval_answers_come_from_openvino_and_equal_the_engines(
+    served, settings_for, adapters, tmp_path
+):
+    from assistant.app import fixed_adapter
+    from assistant.engine import ChatEngine
+    from assistant.store import Store
+    from tuning.eval_answers import EvalAnswerer
+    from tuning.evaluate import EvalExample, evaluate_examples
+
+    settings = settings_for()
+    adapter = adapters[1]
+    examples = [EvalExample(messages, "Open Settings.") for messages in PROMPTS]
+    answerer = EvalAnswerer(served, settings)
+    answerer.use(adapter.version, adapter.path)
+    calls = []
+    generate = served._generate
+    served._generate = lambda *args: calls.append(args[-1]) or generate(*args)
+    try:
+        report = evaluate_examples(answerer, examples)
+    finally:
+        del served._generate
+    assert answerer.served_form == "openvino exact"
+    assert len(calls) == len(examples) and all(loaded is not None for loaded in calls)
+    engine = ChatEngine(
+        served,
+        Store(tmp_path / "chat.db"),
+        settings,
+        None,
+        fixed_adapter(adapter.version, adapter.path),
+    )
+    asked = [
+        engine.ask(example.prompt[-1]["content"], history=history).text()
+        for example in examples
+        for history in [[m for m in example.prompt[:-1] if m["role"] != "system"]]
+    ]
+    assert [row["answer"] for row in report.rows] == asked
