@@ -192,8 +192,8 @@ def idle_phase(args, team: TeamHome, server: ServerProcess) -> dict:
 
 
 def settled_memory(server: ServerProcess) -> dict:
-    """The tree's memory once it has not grown for SETTLE_S: with serving = "auto" the server
-    builds its fp16 copy of the model in the background after start-up."""
+    """The tree's memory once it has not grown for SETTLE_S: the server may still be
+    preparing its serving form of the model when it starts answering HTTP."""
     started = time.monotonic()
     samples = [server.memory_mb()]
     while time.monotonic() - started < SETTLE_LIMIT_S:
