@@ -42,7 +42,15 @@ CACHE_STEP = 256  # the KV cache grows in steps of this many positions
 def supports(model: nn.Module) -> bool:
     """Whether `model` (transformers or PeftModel) is a plain Llama this module can run."""
     base = peft_base(model)
-    config = getattr(base, "config", None)
+    return (
+        supports_config(getattr(base, "config", None))
+        and hasattr(base, "model")
+        and hasattr(base.model, "rotary_emb")
+    )
+
+
+def supports_config(config) -> bool:
+    """Whether a transformers config describes a plain Llama this module can run."""
     if config is None or getattr(config, "model_type", None) != "llama":
         return False
     rope = getattr(config, "rope_parameters", None) or getattr(config, "rope_scaling", None) or {}
@@ -52,8 +60,6 @@ def supports(model: nn.Module) -> bool:
         and getattr(config, "hidden_act", "silu") == "silu"
         and getattr(config, "pretraining_tp", 1) == 1
         and rope.get("rope_type", "default") == "default"
-        and hasattr(base, "model")
-        and hasattr(base.model, "rotary_emb")
     )
 
 

@@ -22,9 +22,10 @@ def open_backend(
 ) -> Backend:
     """``serving = "openai"``: the server at openai.base_url, counting tokens with the local
     tokenizer of ``base`` when there is one; "openvino": OpenVINO GenAI at
-    ``settings.precision``; "auto": OpenVINO when it serves this machine and the export works,
-    else transformers; any other value: the model loaded here with transformers, in that
-    serving form."""
+    ``settings.precision``; "auto": transformers with the hand-written runner for a plain
+    Llama on an x86 CPU (it measured faster than OpenVINO there, with identical answers),
+    else OpenVINO when it serves this machine and the export works, else transformers; any
+    other value: the model loaded here with transformers, in that serving form."""
     if settings.serving == OPENAI:
         from assistant.backends.counting import counter_for
         from assistant.backends.openai_backend import OpenAIBackend
@@ -38,7 +39,11 @@ def open_backend(
         from assistant.backends.openvino_backend import OpenVINOBackend
 
         return OpenVINOBackend.load(settings, base, progress)
-    if settings.serving == AUTO and openvino_fits(settings):
+    if (
+        settings.serving == AUTO
+        and not lean_runner_serves(settings, base)
+        and openvino_fits(settings)
+    ):
         from assistant.backends.openvino_backend import OpenVINOBackend
 
         try:
@@ -63,3 +68,24 @@ def openvino_fits(settings: Settings) -> bool:
         return pick_device(settings.device) == "cpu"
     except DeskloopError:
         return False
+
+
+def lean_runner_serves(settings: Settings, base: BaseModelRef) -> bool:
+    """Whether "auto" keeps transformers with the lean runner: an fp32 plain Llama on an x86
+    CPU (fbgemm's fp16 kernels), where it beat OpenVINO exact (BENCHMARKS.md, "Serving
+    engines")."""
+    from transformers import AutoConfig
+
+    from assistant import lean_llama
+    from assistant.hf_model import pick_device
+    from assistant.serving_form import fp16_weights_supported
+
+    if settings.load_in_4bit or settings.dtype not in ("auto", "float32"):
+        return False
+    try:
+        if pick_device(settings.device) != "cpu":
+            return False
+        config = AutoConfig.from_pretrained(base.location)
+    except (DeskloopError, OSError, ValueError):
+        return False
+    return lean_llama.supports_config(config) and fp16_weights_supported()

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from assistant.backends import Adapter, open_backend
+from assistant.backends import Adapter, choose, open_backend
 from assistant.backends.openvino_backend import OpenVINOBackend, openvino_installed
 from assistant.backends.openvino_export import (
     EXPORT_ENV,
@@ -23,6 +23,7 @@ from assistant.backends.openvino_export import (
 from assistant.errors import DeskloopError
 from assistant.hf_model import HFChatModel
 from assistant.model_prep import resolve_base_model
+from assistant.serving_form import fp16_weights_supported
 from assistant.settings import GenerationSettings, load_settings
 
 EXPORTER = Path(sys.prefix).parent / EXPORT_ENV / "bin" / "optimum-cli"
@@ -162,7 +163,19 @@ def test_a_missing_export_env_is_one_line_saying_what_to_do(tiny_model_dir, tmp_
     assert "\n" not in message and "make install" in message
 
 
-def test_auto_falls_back_to_transformers_without_the_export_env(tiny_model_dir, tmp_path):
+def test_auto_keeps_the_lean_runner_for_a_plain_llama(tiny_model_dir):
+    settings = load_settings(model=str(tiny_model_dir), serving="auto")
+    base = resolve_base_model(settings)
+    assert choose.lean_runner_serves(settings, base) == fp16_weights_supported()
+    assert not choose.lean_runner_serves(
+        load_settings(model=str(tiny_model_dir), dtype="bfloat16"), base
+    )
+
+
+def test_auto_falls_back_to_transformers_without_the_export_env(
+    tiny_model_dir, tmp_path, monkeypatch
+):
+    monkeypatch.setattr(choose, "lean_runner_serves", lambda settings, base: False)  # not Llama
     settings = load_settings(
         model=str(tiny_model_dir), serving="auto", export_env=tmp_path / "nowhere"
     )
