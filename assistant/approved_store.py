@@ -42,6 +42,7 @@ class ApprovedAnswer:
     turn_id: int | None = None
     embedding: bytes | None = None
     embedding_model: str | None = None
+    updated_by: str | None = None  # the server user of the last edit
 
     def to_dict(self) -> dict:
         data = dict(self.__dict__)
@@ -86,8 +87,13 @@ class ApprovedAnswers:
         return tuple(row.values())
 
     def update(
-        self, approved_id: int, question: str | None = None, answer: str | None = None
+        self,
+        approved_id: int,
+        question: str | None = None,
+        answer: str | None = None,
+        actor: str | None = None,
     ) -> ApprovedAnswer:
+        """Change the question and/or the answer; ``actor``: the server user editing it."""
         current = self.get(approved_id)
         question = self._clean(question, "question") if question is not None else None
         answer = self._clean(answer, "answer") if answer is not None else None
@@ -95,13 +101,14 @@ class ApprovedAnswers:
             db.execute(
                 text(
                     "UPDATE approved_answers SET question = :question, answer = :answer,"
-                    " updated_at = :stamp,"
+                    " updated_at = :stamp, updated_by = :actor,"
                     " embedding = CASE WHEN :clear THEN NULL ELSE embedding END WHERE id = :id"
                 ),
                 {
                     "question": question or current.question,
                     "answer": answer or current.answer,
                     "stamp": _now(),
+                    "actor": actor,
                     "clear": question is not None and question != current.question,
                     "id": approved_id,
                 },

@@ -42,7 +42,8 @@ def origin_line(entry: dict) -> str:
     conversation = entry.get("conversation_id")
     where = f" in conversation {conversation}" if conversation else ""
     stamp = entry["created_at"][:16].replace("T", " ")
-    return f"{how} by {entry['created_by']} on {stamp}{where}"
+    edited = f", last edited by {entry['updated_by']}" if entry.get("updated_by") else ""
+    return f"{how} by {entry['created_by']} on {stamp}{where}{edited}"
 
 
 @approved_app.command("list")

@@ -36,7 +36,7 @@ def approved_edit(approved_id: int, body: ApprovedEdit, request: Request, user: 
     if body.question is None and body.answer is None:
         raise ApiError(400, "say what to change: 'question' and/or 'answer'")
     approved = request.app.state.deskloop.store.approved
-    edited = approved.update(approved_id, body.question, body.answer)
+    edited = approved.update(approved_id, body.question, body.answer, actor=user.name)
     changed = " and ".join(k for k in ("question", "answer") if getattr(body, k) is not None)
     log.info("approved answer %d: %s edited by %s", approved_id, changed, user.name)
     return sse.Json(edited.to_dict())

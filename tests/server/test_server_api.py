@@ -107,3 +107,17 @@ def test_an_unknown_turn_is_a_404_with_the_store_message(server):
     assert response.status_code == 404
     assert response.json()["error"]["message"].startswith("no turn 999999")
     assert client.url == server.url
+
+
+def test_an_approved_answer_edit_records_who_made_it(server):
+    _, done = ask(server, "bob", conversation_id=None, adapter=None)
+    client = Client(server.url, server.tokens["bob"])
+    approved = client.flag(done["turn_id"], "good", None, None)["approved_answer"]
+    assert approved["updated_by"] is None
+    edited = httpx.patch(
+        f"{server.url}/api/approved/{approved['id']}",
+        json={"answer": "Open Settings, then Security, then 2FA."},
+        headers=server.headers("cho"),
+    ).json()
+    assert edited["updated_by"] == "cho" and edited["created_by"] == "bob"
+    assert server.state.store.approved.get(approved["id"]).updated_by == "cho"
