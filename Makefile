@@ -73,4 +73,4 @@ bench: install
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) $(SERVER_VENV) .pytest_cache .ruff_cache *.egg-info
+	rm -rf $(VENV) $(SERVER_VENV) $(EXPORT_VENV) .pytest_cache .ruff_cache *.egg-info
