@@ -2,8 +2,11 @@
 
 Decoding speed depends on the shapes, not on the weights' values, so a model built here from a
 locally written transformers config (with the embedded model's tokenizer and chat template)
-stands in for the real one. Weights are saved in bf16 (half the disk; loaded as fp32 and
-exported as fp16 without rounding, so agreement figures stay meaningful).
+stands in for the real one. The tokenizer is smaller than the real vocabulary, and an answer's
+tokens are counted by tokenizing its text, so the embedding rows past the tokenizer (tied to
+the output layer) are zero: greedy decoding never picks an id the tokenizer cannot write, while
+the output layer still computes every row. Weights are saved in bf16 (half the disk; loaded as
+fp32 and exported as fp16 without rounding, so agreement figures stay meaningful).
 """
 
 from __future__ import annotations
@@ -45,7 +48,7 @@ SHAPES: dict[str, tuple[str, dict]] = {
     ),
 }
 
-DONE = "deskloop-shape.json"
+DONE = "deskloop-shape-v2.json"  # v2: ids past the tokenizer are never the greedy choice
 
 
 def shape_model(shape: str, folder: Path, tokenizer_from: str, log: Callable[[str], None]) -> Path:
@@ -69,6 +72,8 @@ def shape_model(shape: str, folder: Path, tokenizer_from: str, log: Callable[[st
     log(f"building a random-weight {shape} model in {folder} (once)")
     torch.manual_seed(0)
     model = AutoModelForCausalLM.from_config(config, dtype=torch.bfloat16)
+    with torch.no_grad():  # (tied) rows past the tokenizer: logit 0, below the best real id's
+        model.get_input_embeddings().weight[len(tokenizer) :] = 0
     model.save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     (folder / DONE).write_text(json.dumps({"shape": shape, "parameters": model.num_parameters()}))
