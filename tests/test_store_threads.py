@@ -54,3 +54,28 @@ def test_threads_write_and_read_one_store_concurrently(database):
         assert all(len(t.sources) == 1 for t in turns if t.role == "assistant")
     total = THREADS * EXCHANGES
     assert store.feedback_counts() == {"good": total // 2, "corrected": total // 2, "bad": 0}
+
+
+def test_connections_opening_a_new_sqlite_file_at_once_all_get_in(tmp_path):
+    # The switch to WAL on a fresh file can fail at once, not after the busy timeout, while
+    # another connection migrates it: before the retry about 1 in 50 such starts failed.
+    from assistant.database import connect
+
+    for attempt in range(40):
+        path = tmp_path / f"fresh-{attempt}.db"
+        start = threading.Barrier(THREADS, timeout=120)
+        errors: list[BaseException] = []
+
+        def open_it(path=path, start=start, errors=errors) -> None:
+            start.wait()
+            try:
+                connect(path).dispose()
+            except Exception as exc:
+                errors.append(exc)
+
+        threads = [threading.Thread(target=open_it) for _ in range(THREADS)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert not errors, f"attempt {attempt}: {errors[0]}"

@@ -71,22 +71,26 @@ def test_a_second_round_is_refused_while_one_runs(database):
 
 
 def test_two_admins_starting_at_once_get_one_round(database):
-    start = threading.Barrier(6)
-    won, refused = [], []
+    start = threading.Barrier(6, timeout=120)  # a thread that fails to open breaks it, not hangs
+    won, refused, failed = [], [], []
 
     def try_claim() -> None:
-        rounds = TrainingRounds(database)
-        start.wait()
         try:
+            rounds = TrainingRounds(database)
+            start.wait()
             won.append(rounds.claim())
         except RoundBusyError:
             refused.append(1)
+        except Exception as exc:  # reported below, in the test's own thread
+            failed.append(exc)
+            start.abort()
 
     threads = [threading.Thread(target=try_claim) for _ in range(6)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
+    assert not failed, failed[0]
     assert len(won) == 1 and len(refused) == 5
 
 
