@@ -10,7 +10,7 @@ THREADS, EXCHANGES = 8, 40
 def test_threads_write_and_read_one_store_concurrently(database):
     store = Store(database)
     errors: list[BaseException] = []
-    start = threading.Barrier(THREADS * 2)
+    start = threading.Barrier(THREADS * 2, timeout=120)
 
     def writer(worker: int) -> None:
         start.wait()
