@@ -164,20 +164,23 @@ class Store:
 
     # conversations
 
-    def create_conversation(self, title: str, origin: str = "chat") -> Conversation:
+    def create_conversation(
+        self, title: str, origin: str = "chat", actor: str | None = None
+    ) -> Conversation:
         conversation_id = uuid.uuid4().hex[:12]
         stamp = now()
         with self.transaction() as db:
             db.execute(
                 text(
-                    "INSERT INTO conversations (id, title, created_at, updated_at, origin)"
-                    " VALUES (:id, :title, :stamp, :stamp, :origin)"
+                    "INSERT INTO conversations (id, title, created_at, updated_at, origin, actor)"
+                    " VALUES (:id, :title, :stamp, :stamp, :origin, :actor)"
                 ),
                 {
                     "id": conversation_id,
                     "title": _title_from(title),
                     "stamp": stamp,
                     "origin": origin,
+                    "actor": actor,
                 },
             )
         return self.conversation(conversation_id)

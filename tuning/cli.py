@@ -346,12 +346,13 @@ def feedback_import_command(
         raise typer.Exit(EXIT_PARTIAL)
 
 
-def import_feedback_file(store, file: Path, shown: str):
-    """import_feedback with its failures as one line each; ``shown``: the file's name for them."""
+def import_feedback_file(store, file: Path, shown: str, actor: str | None = None):
+    """import_feedback with its failures as one line each; ``shown``: the file's name for them,
+    ``actor``: the server's user who imports it."""
     from tuning.feedback_rows import import_feedback
 
     try:
-        result = import_feedback(store, file)
+        result = import_feedback(store, file, actor)
     except UnicodeDecodeError:
         raise DeskloopError(
             f"{shown} is not UTF-8 text: give a JSONL file saved as UTF-8"

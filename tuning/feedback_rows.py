@@ -63,8 +63,9 @@ class ImportResult:
         return dict(self.__dict__)
 
 
-def import_feedback(store: Store, path: str | Path) -> ImportResult:
-    """Store each valid row of a feedback JSONL file as a flagged conversation.
+def import_feedback(store: Store, path: str | Path, actor: str | None = None) -> ImportResult:
+    """Store each valid row of a feedback JSONL file as a flagged conversation; ``actor``: the
+    server's user who imported it (None: the local user), recorded on every row written.
 
     Rows sharing a ``conversation_id`` whose messages extend an earlier row's are appended
     to that row's stored conversation, so one conversation stays one conversation.
@@ -80,12 +81,12 @@ def import_feedback(store: Store, path: str | Path) -> ImportResult:
             conversation_id, new = earlier[0], messages[len(earlier[1]) :]
         else:
             first_user = next(m["content"] for m in messages if m["role"] == "user")
-            conversation_id = store.create_conversation(first_user, origin="import").id
+            conversation_id = store.create_conversation(first_user, "import", actor).id
             new = messages
             result.conversations += 1
-        answer_id = _record(store, conversation_id, new, row.sources)
+        answer_id = _record(store, conversation_id, new, row.sources, actor)
         result.turns += len(new)
-        store.flag(answer_id, row.rating, row.reason, row.correction)
+        store.flag(answer_id, row.rating, row.reason, row.correction, actor=actor)
         result.flagged += 1
         result.rows += 1
         if row.conversation_id:
@@ -98,7 +99,11 @@ def _extends(messages: list[Message], earlier: list[Message]) -> bool:
 
 
 def _record(
-    store: Store, conversation_id: str, messages: list[Message], sources: tuple[Source, ...]
+    store: Store,
+    conversation_id: str,
+    messages: list[Message],
+    sources: tuple[Source, ...],
+    actor: str | None,
 ) -> int:
     """Record the messages as exchanges; the last answer gets the sources. Returns its id."""
     exchanges: list[tuple[str, str]] = []
@@ -114,7 +119,7 @@ def _record(
         last = i == len(exchanges) - 1
         refs = [_source_ref(s) for s in sources] if last else []
         _, answer_id = store.record_exchange(
-            conversation_id, asked, AnswerRecord(answer, sources=refs)
+            conversation_id, asked, AnswerRecord(answer, sources=refs, actor=actor)
         )
     return answer_id
 

@@ -30,7 +30,7 @@ def feedback_import(request: Request, user: Admin, file: Annotated[UploadFile, F
     with tempfile.TemporaryDirectory(prefix="deskloop-import-") as folder:
         path = Path(folder) / name
         path.write_bytes(file.file.read())
-        result = import_feedback_file(request.app.state.deskloop.store, path, name)
+        result = import_feedback_file(request.app.state.deskloop.store, path, name, user.name)
     log.info(
         "feedback import by %s: %d rows, %d skipped", user.name, result.rows, len(result.errors)
     )

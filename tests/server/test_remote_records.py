@@ -51,17 +51,19 @@ def test_feedback_import_by_an_admin_matches_the_local_document(server, team_hom
     rows = write_rows(tmp_path / "rows.jsonl", feedback_rows(4), broken="{not json\n")
     ann = remote_env(local_env(team_home), server.url, server.tokens["ann"])
     cho = remote_env(local_env(team_home), server.url, server.tokens["cho"])
-    before = len(server.state.store.flagged_turns())
+    before = {t.id for t in server.state.store.flagged_turns()}
 
     refused = deskloop("feedback", "import", rows, env=ann, check=False)
     assert refused.returncode == 1 and "needs an admin token" in one_line_error(refused)
-    assert len(server.state.store.flagged_turns()) == before
+    assert {t.id for t in server.state.store.flagged_turns()} == before
 
     run = deskloop("feedback", "import", rows, "--json", env=cho, check=False)
     assert run.returncode == 2  # one line skipped, as locally
     remote = json.loads(run.stdout)
     assert remote["rows"] == 4 and len(remote["errors"]) == 1
-    assert len(server.state.store.flagged_turns()) == before + 4
+    imported = [t for t in server.state.store.flagged_turns() if t.id not in before]
+    assert len(imported) == 4
+    assert {(t.actor, t.flagged_by) for t in imported} == {("cho", "cho")}  # who imported them
     alone = local_env(tmp_path / "alone")
     local = deskloop("feedback", "import", rows, "--json", env=alone, check=False)
     assert local.returncode == 2 and json.loads(local.stdout) == remote
