@@ -80,6 +80,17 @@ class Client:
         body = {"rating": rating, "reason": reason, "correction": correction}
         return self._json("POST", f"/api/turns/{turn_id}/feedback", json=body)
 
+    def escalate(self, conversation_id: str, note: str) -> dict:
+        return self._json(
+            "POST", f"/api/conversations/{conversation_id}/escalate", json={"note": note}
+        )
+
+    def edit_answer(self, turn_id: int, text: str) -> dict:
+        return self._json("PUT", f"/api/turns/{turn_id}", json={"content": text})
+
+    def feedback_counts(self) -> dict[str, int]:
+        return self._json("GET", "/api/feedback/counts")
+
     def conversation(self, conversation_id: str) -> dict:
         return self._json("GET", f"/api/conversations/{conversation_id}")
 

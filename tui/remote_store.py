@@ -29,12 +29,6 @@ def turn_of(document: dict[str, Any]) -> Turn:
     return turn
 
 
-def not_in_team_mode(what: str) -> ServerError:
-    return ServerError(
-        f"{what} is not available in team mode yet: the deskloop server has no route for it"
-    )
-
-
 class RemoteApproved:
     """`Store.approved` through the server: agents read, admins edit and remove."""
 
@@ -97,10 +91,10 @@ class RemoteStore:
         return turn_of(self.client.flag(turn_id, rating, reason, correction))
 
     def edit_answer(self, turn_id: int, text: str) -> Turn:
-        raise not_in_team_mode("Editing a sent answer")
+        return turn_of(self.client.edit_answer(turn_id, text))
 
     def escalate(self, conversation_id: str, note: str = "") -> Conversation:
-        raise not_in_team_mode("Escalating a conversation")
+        return record_of(Conversation, self.client.escalate(conversation_id, note))
 
     def feedback_counts(self) -> dict[str, int]:
-        raise not_in_team_mode("Counting the team's feedback")
+        return self.client.feedback_counts()

@@ -26,6 +26,14 @@ class AskRequest(BaseModel):
     adapter: str | None = Field(None, description="A version, 'base', or 'active' (default).")
 
 
+class EscalateRequest(BaseModel):
+    note: str = ""
+
+
+class EditRequest(BaseModel):
+    content: str = Field(min_length=1, description="The answer as the agent actually sent it.")
+
+
 class FlagRequest(BaseModel):
     rating: Literal["good", "bad"]
     reason: str | None = Field(None, description=f"One of: {', '.join(REASONS)}.")
@@ -104,3 +112,25 @@ def flag(turn_id: int, body: FlagRequest, request: Request, user: Agent):
     flagged = store.flag(turn_id, body.rating, body.reason, body.correction, actor=user.name)
     approved = store.approved.for_turn(turn_id)
     return sse.Json({**flagged.to_dict(), "approved_answer": approved and approved.to_dict()})
+
+
+@router.post("/conversations/{conversation_id}/escalate")
+def escalate(conversation_id: str, body: EscalateRequest, request: Request, user: Agent):
+    """Hand a conversation to a senior agent or the product team, with a note."""
+    store = request.app.state.deskloop.store
+    visible(store, conversation_id, user)
+    return sse.Json(store.escalate(conversation_id, body.note).to_dict())
+
+
+@router.put("/turns/{turn_id}")
+def edit_answer(turn_id: int, body: EditRequest, request: Request, user: Agent):
+    """Replace an answer's text with what the agent actually sent (their own conversations)."""
+    store = request.app.state.deskloop.store
+    visible(store, store.turn(turn_id).conversation_id, user)
+    return sse.Json(store.edit_answer(turn_id, body.content).to_dict())
+
+
+@router.get("/feedback/counts")
+def feedback_counts(request: Request, user: Agent):
+    """The team's flags so far: good, bad with a correction, bad without one."""
+    return sse.Json(request.app.state.deskloop.store.feedback_counts())

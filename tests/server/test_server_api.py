@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 
-from assistant.client import Client
+from assistant.client import Client, ServerError
 
 QUESTION = "How do I turn on two-factor authentication?"
 
@@ -121,3 +122,35 @@ def test_an_approved_answer_edit_records_who_made_it(server):
     ).json()
     assert edited["updated_by"] == "cho" and edited["created_by"] == "bob"
     assert server.state.store.approved.get(approved["id"]).updated_by == "cho"
+
+
+def test_an_agent_escalates_and_edits_only_their_own_conversations(server):
+    _, done = ask(server, "bob", conversation_id=None, adapter=None)
+    bob, ann = (Client(server.url, server.tokens[who]) for who in ("bob", "ann"))
+    conversation_id, turn_id = done["conversation_id"], done["turn_id"]
+
+    with pytest.raises(ServerError, match="no conversation"):
+        ann.escalate(conversation_id, "not mine")
+    with pytest.raises(ServerError, match="no conversation"):
+        ann.edit_answer(turn_id, "not mine either")
+    store = server.state.store
+    assert store.conversation(conversation_id).escalated_at is None
+    assert store.turn(turn_id).content == done["answer"]
+
+    escalated = bob.escalate(conversation_id, "billing dispute")
+    assert escalated["escalation_note"] == "billing dispute" and escalated["escalated_at"]
+    sent = "Open Settings, then Security, then turn on 2FA."
+    assert bob.edit_answer(turn_id, sent)["content"] == sent
+    assert store.turn(turn_id).content == sent
+    assert store.conversation(conversation_id).escalation_note == "billing dispute"
+
+
+def test_feedback_counts_are_the_teams(server):
+    _, done = ask(server, "ann", conversation_id=None, adapter=None)
+    ann = Client(server.url, server.tokens["ann"])
+    before = ann.feedback_counts()
+    assert before == server.state.store.feedback_counts()
+    ann.flag(done["turn_id"], "bad", "incomplete", "Open Security, then 2FA.")
+    after = ann.feedback_counts()
+    assert after["corrected"] == before["corrected"] + 1
+    assert after["good"] == before["good"] and after["bad"] == before["bad"]

@@ -312,6 +312,22 @@ async def ingest(pilot, path: Path) -> None:
     await pilot.press("enter")
 
 
+async def test_escalating_in_the_app_marks_the_conversation_on_the_server(team, model, settings):
+    app = team.app(settings)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await ask(pilot, QUESTION)
+        conversation_id = app.chat_screen.conversation_id
+        await pilot.press("ctrl+r")
+        await wait_until(pilot, lambda: app.screen.query("#escalate-note"))
+        await pilot.press(*"billing dispute")
+        await pilot.press("enter")
+        store = team.state.store
+        await wait_until(pilot, lambda: store.conversation(conversation_id).escalated_at, WAIT_S)
+    escalated = store.conversation(conversation_id)
+    assert escalated.escalation_note == "billing dispute" and escalated.actor == "ann"
+
+
 async def test_training_in_team_mode_points_to_the_server(team, model, settings):
     app = team.app(settings)
     async with app.run_test(size=SIZE) as pilot:
@@ -319,6 +335,9 @@ async def test_training_in_team_mode_points_to_the_server(team, model, settings)
         await pilot.press("f4")
         await wait_until(pilot, lambda: isinstance(app.screen, TrainingScreen))
         assert "'deskloop train'" in str(app.screen.query_one("#round-status").render())
+        counts = team.state.store.feedback_counts()
+        shown = str(app.screen.query_one("#feedback-counts").render())
+        assert shown.startswith(f"The team's feedback: {counts['good']} good")
         await pilot.press("ctrl+t")
         await wait_until(pilot, lambda: notified(app, "the server trains"))
     assert not (settings.paths.root / "tui").exists()  # no local round was launched

@@ -68,11 +68,13 @@ class TrainingScreen(Screen[None]):
             yield Static("", markup=False, id="round-evaluation")
         yield Footer()
 
+    @property
+    def team_mode(self) -> bool:
+        return self.app.team is not None  # type: ignore[attr-defined]
+
     def on_mount(self) -> None:
-        if self.app.team is not None:  # type: ignore[attr-defined]
-            self.query_one("#feedback-counts", Static).update(
-                "Team mode: training runs on the server."
-            )
+        self.refresh_counts()
+        if self.team_mode:
             self.query_one("#round-form").disabled = True
             self.query_one("#round-status", Static).update(TEAM_TRAINING)
             return
@@ -80,15 +82,13 @@ class TrainingScreen(Screen[None]):
         plot = self.query_one("#loss-plot", PlotextPlot).plt
         plot.title("training loss")
         plot.xlabel("step")
-        self.refresh_counts()
         self.poll()
         self.set_interval(POLL_SECONDS, self.poll)
 
     def on_screen_resume(self) -> None:
-        if self.app.team is not None:  # type: ignore[attr-defined]
-            return
         self.refresh_counts()
-        self.poll()
+        if not self.team_mode:
+            self.poll()
 
     def refresh_counts(self) -> None:
         try:
@@ -96,8 +96,9 @@ class TrainingScreen(Screen[None]):
         except Exception as exc:
             self.notify(describe_error(exc), severity="error")
             return
+        whose = "The team's feedback" if self.team_mode else "Feedback"
         self.query_one("#feedback-counts", Static).update(
-            f"Feedback: {counts['good']} good · {counts['corrected']} corrected · "
+            f"{whose}: {counts['good']} good · {counts['corrected']} corrected · "
             f"{counts['bad']} bad without a correction"
         )
 
@@ -112,7 +113,7 @@ class TrainingScreen(Screen[None]):
             self.action_start_round()
 
     def action_start_round(self) -> None:
-        if self.app.team is not None:  # type: ignore[attr-defined]
+        if self.team_mode:
             self.notify(TEAM_TRAINING, severity="warning")
             return
         if self.running:
