@@ -3,6 +3,7 @@
     python -m bench chat_path [--questions N] [--max-new-tokens N] [--threads N] [--home DIR]
                               [--forms openvino-exact,openvino-int8,...] [--model-shape SHAPE]
                               [--no-adapter] [--no-startup] [--eval-rows N]
+                              [--startup-forms FORMS] [--startup-compose free|quote]
 
 With the default retrieval settings over the shipped corpora, answers the first N answerable
 questions of corpora/eval/questions.jsonl under greedy decoding, with:
@@ -16,7 +17,8 @@ in the same process, interleaved question by question, then again with a small r
 adapter active (the time each backend took to serve it is reported, and then the time to
 switch to a second adapter). Time to first token includes retrieval and the prompt. Start to
 the first answer's first token and peak resident memory come from separate chat processes
-(one per form, each started twice; the second start is reported). --model-shape answers with a
+(one per form, each started twice; the second start is reported), their answers written by
+the model (--startup-compose free) or quoted as shipped (quote). --model-shape answers with a
 random-weight model of a real architecture instead of the embedded SmolLM2 (bench/
 chat_path_shapes.py); --eval-rows times `deskloop eval`-style rows with the adapter, served
 form against plain PEFT generate. Prints one JSON document; progress goes to stderr.
@@ -75,6 +77,13 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--eval-rows", type=int, default=0, help="eval rows to time (0: none)")
     parser.add_argument(
         "--startup-forms", default=None, help="forms started as chat processes (default: --forms)"
+    )
+    parser.add_argument(
+        "--startup-compose",
+        choices=("free", "quote"),
+        default="free",
+        help="how the chat processes compose answers: free (the model writes them) or quote "
+        "(the shipped default: quoted evidence; the model only scores it with an adapter)",
     )
     return parser.parse_args(argv)
 
@@ -158,7 +167,9 @@ def run(argv: list[str]) -> dict:
         started_forms = forms
         if args.startup_forms:
             started_forms = [form.strip() for form in args.startup_forms.split(",") if form.strip()]
-        result["chat_process"] = chat_processes(questions[:2], started_forms, not args.no_adapter)
+        result["chat_process"] = chat_processes(
+            questions[:2], started_forms, not args.no_adapter, args.startup_compose
+        )
     result["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
     return result
 
@@ -174,9 +185,11 @@ def shape_folder(shape: str) -> Path:
     return shape_model(shape, CACHE / "shapes" / shape, tokenizer_from, log)
 
 
-def chat_processes(questions: list[str], forms: list[str], adapter_needed: bool) -> dict:
+def chat_processes(
+    questions: list[str], forms: list[str], adapter_needed: bool, compose: str
+) -> dict:
     """Start to ready (second start) and peak RSS of a chat process, per serving form."""
-    figures: dict = {}
+    figures: dict = {"compose": compose}
     with tempfile.TemporaryDirectory(prefix="deskloop-chat-proc-") as scratch:
         adapter_dir = None
         if adapter_needed:
@@ -189,14 +202,14 @@ def chat_processes(questions: list[str], forms: list[str], adapter_needed: bool)
                     key = f"{form}{'+adapter' if with_adapter else ''}"
                     log(f"chat process {key}, start {attempt + 1}")
                     figures[key] = one_chat_process(
-                        form, questions, adapter_dir if with_adapter else None
+                        form, questions, adapter_dir if with_adapter else None, compose
                     )
     return figures
 
 
-def one_chat_process(form: str, questions: list[str], adapter: Path | None) -> dict:
+def one_chat_process(form: str, questions: list[str], adapter: Path | None, compose: str) -> dict:
     env = {**os.environ, **{f"DESKLOOP_{k.upper()}": v for k, v in serving_of(form).items()}}
-    env["DESKLOOP_ANSWERS__COMPOSE"] = "free"  # the model writes each answer (not a quote)
+    env["DESKLOOP_ANSWERS__COMPOSE"] = compose
     command = [sys.executable, "-m", "bench.chat_process", *questions]
     if adapter is not None:
         command += ["--adapter", str(adapter)]
