@@ -141,6 +141,7 @@ class HFChatModel:
         # an adapter chosen at start does not wait for (or sit in memory beside) the base copy
         self._ticket = 0
         self.serving_error: str | None = None  # why the last serving copy failed to build
+        self._scorer: tuple[tuple, object] | None = None  # the bfloat16 copy spans are scored on
         if serving_form != PLAIN:
             self._start_serving_build()
 
@@ -307,51 +308,39 @@ class HFChatModel:
     ) -> list[float]:
         """Mean log-probability per token of each completion as the reply to ``messages``,
         under ``adapter``: how readily the model would say it."""
-        import torch
+        from assistant.span_scores import mean_log_probs
 
-        tok = self.tokenizer
-        prompt = tok.apply_chat_template(
-            messages, add_generation_prompt=True, return_tensors="pt", return_dict=True
-        )["input_ids"].to(self.model.device)
-        encoded = [
-            tok.encode(text, add_special_tokens=False) or [tok.eos_token_id] for text in completions
-        ]
-        width = max(len(ids) for ids in encoded)
-        pad = tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id
-        ids = torch.tensor(
-            [row + [pad] * (width - len(row)) for row in encoded], device=prompt.device
-        )
-        mask = torch.tensor(
-            [[1] * len(row) + [0] * (width - len(row)) for row in encoded], device=prompt.device
-        )
         version, path = _version_and_path(adapter)
         if version != self.adapter_version:
             self._ticket += 1  # a build for the adapter being left stops at its next layer
         with self._lock:
             self._switch_if_needed(version, path)
-            with torch.inference_mode(), self._adapter_context():
-                first = self.model(input_ids=prompt, use_cache=True)
-                cache = first.past_key_values
-                cache.batch_repeat_interleave(len(encoded))
-                ones = torch.ones(
-                    len(encoded), prompt.shape[1], dtype=mask.dtype, device=mask.device
-                )
-                attention = torch.cat([ones, mask], dim=1)
-                rest = self.model(input_ids=ids, attention_mask=attention, past_key_values=cache)
-        logits = torch.cat(
-            [first.logits[:, -1:].expand(len(encoded), -1, -1), rest.logits[:, :-1]], dim=1
-        )
-        picked = torch.log_softmax(logits.float(), dim=-1).gather(2, ids.unsqueeze(-1)).squeeze(-1)
-        return ((picked * mask).sum(1) / mask.sum(1)).tolist()
+            model = self._scoring_model()
+            with self._adapter_context(model):
+                return mean_log_probs(model, self.tokenizer, messages, completions)
+
+    def _scoring_model(self):
+        """The model as loaded, or where the CPU computes bfloat16 natively a bfloat16 copy of
+        it with the same adapter, made once per adapter (self._lock held)."""
+        from assistant.span_scores import bf16_copy, scores_faster_in_bf16
+
+        if not scores_faster_in_bf16(self.model, self.device):
+            return self.model
+        key = (self.adapter_version, id(self.model))
+        if self._scorer is None or self._scorer[0] != key:
+            self._scorer = None  # the old copy goes before the new one is made
+            with self._build_lock:  # a serving build may be reading self.model
+                self._scorer = (key, bf16_copy(self.model))
+        return self._scorer[1]
 
     def _switch_if_needed(self, version: str | None, path: Path | None) -> None:
         """Set the weights to ``version`` unless they are (self._lock held)."""
         if version != self.adapter_version:
             self._switch(version, path)
 
-    def _adapter_context(self):
+    def _adapter_context(self, model):
         if self.adapter_version is None and self._loaded_adapters:
-            return self.model.disable_adapter()
+            return model.disable_adapter()
         return contextlib.nullcontext()
 
     # generation

@@ -246,7 +246,9 @@ class OpenVINOBackend:
                 import torch
 
                 from assistant.hf_model import HFChatModel, load_causal_lm
+                from assistant.span_scores import native_bf16
 
-                model = load_causal_lm(self.base.location, "cpu", torch.float32)
+                dtype = torch.bfloat16 if native_bf16() else torch.float32
+                model = load_causal_lm(self.base.location, "cpu", dtype)
                 self._scorer = HFChatModel(model, self.tokenizer, self.base, "cpu")
         return self._scorer.score(messages, completions, adapter)
