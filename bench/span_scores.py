@@ -3,10 +3,10 @@
     python -m bench span_scores [--questions N] [--threads N] [--home DIR]
 
 Answers the first N answerable questions of corpora/eval/questions.jsonl in the shipped mode
-(answers.compose = "quote") with a small random LoRA adapter in service, recording every
-scoring call the engine makes (the prompt and the candidate spans); then scores each recorded
-call with the model as loaded (float32) and with a bfloat16 copy of it, alternating which goes
-first, in the same process. Reports seconds per call for each, and how often the two pick the
+(answers.compose = "quote"), timing each answer's first text, without an adapter and then with
+a small random LoRA adapter in service, recording every scoring call the engine makes (the
+prompt and the candidate spans); then scores each recorded call with the model as loaded
+(float32) and with a bfloat16 copy of it, alternating which goes first, in the same process. Reports seconds per call for each, and how often the two pick the
 same span (the choice the answer depends on) and their largest score difference. Prints one
 JSON document; progress goes to stderr.
 """
@@ -17,6 +17,7 @@ import argparse
 import datetime as dt
 import json
 import os
+import statistics
 import sys
 import tempfile
 import time
@@ -40,8 +41,21 @@ def parse(argv: list[str]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def recorded_calls(engine, questions: list[str]) -> list[tuple[list[dict], list[str]]]:
-    """The (messages, spans) of every scoring call the engine makes answering ``questions``."""
+def first_tokens(engine, questions: list[str]) -> list[float]:
+    """Seconds from asking to the first text of each answer (retrieval, grounding included)."""
+    waits = []
+    for question in questions:
+        started, first = time.perf_counter(), None
+        for chunk in engine.ask(question):
+            if first is None and chunk:
+                first = time.perf_counter() - started
+        waits.append(first if first is not None else time.perf_counter() - started)
+    return waits
+
+
+def recorded_calls(engine, questions: list[str]) -> tuple[list[tuple[list[dict], list[str]]], list]:
+    """The (messages, spans) of every scoring call the engine makes answering ``questions``,
+    and the seconds to each answer's first text."""
     model, calls = engine.model, []
     scored = model.score
 
@@ -51,11 +65,10 @@ def recorded_calls(engine, questions: list[str]) -> list[tuple[list[dict], list[
 
     model.score = recording
     try:
-        for question in questions:
-            "".join(engine.ask(question))
+        waits = first_tokens(engine, questions)
     finally:
         del model.score
-    return calls
+    return calls, waits
 
 
 def run(argv: list[str]) -> dict:
@@ -70,10 +83,15 @@ def run(argv: list[str]) -> dict:
     settings = prepare_home(args.home, log)
     engine = open_engine(settings, log)
     with tempfile.TemporaryDirectory(prefix="deskloop-span-scores-") as scratch:
+        questions = read_questions(args.questions)
+        engine.prepare()
+        first_tokens(engine, questions[:1])  # warm-up
+        without_adapter = first_tokens(engine, questions)
         adapter = make_random_adapter(settings, Path(scratch))
         engine.adapter_choice = lambda: ("bench-lora", adapter)
         engine.prepare()
-        calls = recorded_calls(engine, read_questions(args.questions))
+        first_tokens(engine, questions[:1])  # the adapter's load and first bf16 copy
+        calls, with_adapter = recorded_calls(engine, questions)
         model = engine.model
         with model._lock:
             forms = {"float32": model.model, "bfloat16 copy": bf16_copy(model.model)}
@@ -95,6 +113,12 @@ def run(argv: list[str]) -> dict:
         "machine": describe_machine(),
         "native_bf16": native_bf16(),
         "threads": torch.get_num_threads(),
+        "first_token_p50_s": {
+            "no adapter (quoted, no model)": round(statistics.median(without_adapter), 3),
+            "adapter (spans scored on this CPU's scoring form)": round(
+                statistics.median(with_adapter), 3
+            ),
+        },
         "calls": len(calls),
         "spans_per_call": [len(spans) for _, spans in calls],
         "seconds_per_call": {n: round(s / max(len(calls), 1), 3) for n, s in seconds.items()},
