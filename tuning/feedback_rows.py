@@ -103,7 +103,7 @@ def _record(
     conversation_id: str,
     messages: list[Message],
     sources: tuple[Source, ...],
-    actor: str | None,
+    actor: str | None = None,
 ) -> int:
     """Record the messages as exchanges; the last answer gets the sources. Returns its id."""
     exchanges: list[tuple[str, str]] = []
