@@ -6,9 +6,10 @@ Answers the first N answerable questions of corpora/eval/questions.jsonl in the 
 (answers.compose = "quote"), timing each answer's first text, without an adapter and then with
 a small random LoRA adapter in service, recording every scoring call the engine makes (the
 prompt and the candidate spans); then scores each recorded call with the model as loaded
-(float32) and with a bfloat16 copy of it, alternating which goes first, in the same process. Reports seconds per call for each, and how often the two pick the
-same span (the choice the answer depends on) and their largest score difference. Prints one
-JSON document; progress goes to stderr.
+(float32) and with a bfloat16 copy of it, alternating which goes first, in the same process.
+Reports the first-text p50s, seconds per scoring call for each form, how often the two pick
+the same span (the choice the answer depends on) and their largest score difference. Prints
+one JSON document; progress goes to stderr.
 """
 
 from __future__ import annotations
