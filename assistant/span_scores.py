@@ -3,8 +3,8 @@ of each reply after the chat prompt, the prompt computed once for all of them.
 
 This is how an adapter in service chooses among evidence spans, so it runs for every answer
 then. Where the CPU multiplies bfloat16 in hardware (x86 AVX-512 BF16 or AMX) it runs on a
-bfloat16 copy of the model: twice as fast as float32 here, and the same choice among spans
-on every question measured (BENCHMARKS.md, "Choosing among evidence spans").
+bfloat16 copy of the model: about 1.7x float32 here, and the same choice among spans on
+every question measured (BENCHMARKS.md, "Choosing among evidence spans").
 """
 
 from __future__ import annotations

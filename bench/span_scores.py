@@ -24,10 +24,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.chat_path import DEFAULT_HOME
 from bench.chat_path_runs import make_random_adapter, prepare_home, read_questions
 from bench.machine import describe as describe_machine
-
-DEFAULT_HOME = Path(__file__).resolve().parent / ".cache" / "chat_path_home"
 
 
 def log(message: str) -> None:
