@@ -107,6 +107,9 @@ def open_engine(
         if not knowledge_base.is_empty():
             retriever = KnowledgeBaseRetriever(knowledge_base)
             embedder = knowledge_base.embedder
+            # loaded now rather than by the first question, so that "ready" means ready
+            progress("Loading the embedding model")
+            embedder.embed_query("")
             grounder = Grounder(
                 embedder.embed, settings.answers, knowledge_base.vocabulary, embedder.is_rare_word
             )
@@ -115,6 +118,17 @@ def open_engine(
     return ChatEngine(
         model, store, settings, retriever, adapter_choice, grounder, approved=approved
     )
+
+
+def samples_to_index(settings: Settings):
+    """On first run (an empty knowledge base), the knowledge base and the sample corpora to
+    index into it; otherwise None."""
+    corpora = shipped_corpora()
+    if corpora is None:
+        return None
+    quiet_libraries()
+    knowledge_base = open_knowledge_base(settings)
+    return (knowledge_base, corpora) if knowledge_base.is_empty() else None
 
 
 def shipped_corpora() -> Path | None:

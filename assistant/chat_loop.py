@@ -92,15 +92,14 @@ def interactive_chat(engine: ChatEngine, conversation_id: str | None = None) -> 
 
 
 def ingest_shipped_corpora_if_empty(settings: Settings) -> None:
-    """On first run, index the sample knowledge base so the app answers from something."""
-    from assistant.app import open_knowledge_base, quiet_libraries, shipped_corpora
+    """On first run, index the sample knowledge base so the chat answers from something."""
+    from assistant.app import samples_to_index
     from assistant.cli_knowledge import print_ingest_summary, run_ingest
 
-    corpora = shipped_corpora()
-    quiet_libraries()
-    knowledge_base = open_knowledge_base(settings)
-    if corpora is None or not knowledge_base.is_empty():
+    found = samples_to_index(settings)
+    if found is None:
         return
+    knowledge_base, corpora = found
     err.print(f"First run: indexing the sample knowledge base in {corpora}")
     print_ingest_summary(run_ingest(knowledge_base, [corpora / "manuals"]))
     print_ingest_summary(run_ingest(knowledge_base, [corpora / "tickets"], tickets=True))
@@ -115,13 +114,13 @@ def run_main_job(settings: Settings) -> None:
     if server is not None:
         run_team_job(settings, server)
         return
-    ingest_shipped_corpora_if_empty(settings)
     try:
         from tui.app import run_app
     except ImportError:
+        ingest_shipped_corpora_if_empty(settings)
         interactive_chat(load_engine(settings))
         return
-    run_app(settings)
+    run_app(settings)  # the app indexes the samples itself, its screen up meanwhile
 
 
 def run_team_job(settings: Settings, server) -> None:

@@ -52,7 +52,10 @@ def test_grounded_answer_is_produced_and_recorded_with_provenance(embedded_setti
     )
     assert report.ok and report.chunks_added > 0
 
-    engine = open_engine(embedded_settings)
+    steps: list[str] = []
+    engine = open_engine(embedded_settings, steps.append)
+    # the first question does not wait for the embedding model: it loads with the engine
+    assert steps[-2:] == ["Opening the knowledge base", "Loading the embedding model"]
     stream = engine.ask("How do I reset my password?")
     answer = stream.text()
     result = stream.result

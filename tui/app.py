@@ -54,6 +54,7 @@ class DeskloopApp(App[None]):
     adapter_label: reactive[str] = reactive("")
     last_answer_label: reactive[str] = reactive("")
     engine_ready: reactive[bool] = reactive(False)
+    engine_failed: reactive[bool] = reactive(False)
 
     def __init__(
         self,
@@ -115,6 +116,7 @@ class DeskloopApp(App[None]):
             )
 
     def _engine_failed(self, exc: BaseException) -> None:
+        self.engine_failed = True
         if self.team is not None:
             self.engine_status = "no server"
             self.notify(describe_error(exc), title="Cannot use the deskloop server", **LASTING)

@@ -21,7 +21,28 @@ def active_adapter_choice(settings: Settings) -> AdapterChoice | None:
 def default_engine_factory(settings: Settings, progress: Progress) -> ChatEngine:
     from assistant.app import open_engine
 
+    index_samples_on_first_run(settings, progress)
     return open_engine(settings, progress, adapter_choice=active_adapter_choice(settings))
+
+
+def index_samples_on_first_run(settings: Settings, progress: Progress) -> None:
+    """Index the sample knowledge base into an empty one, its progress in the status bar."""
+    from assistant.app import samples_to_index
+    from assistant.cli_knowledge import STAGE_LABELS
+
+    found = samples_to_index(settings)
+    if found is None:
+        return
+    knowledge_base, corpora = found
+
+    def on_event(event) -> None:
+        stage = STAGE_LABELS.get(event.stage, event.stage).lower()
+        progress(
+            f"First run: indexing the sample knowledge base, {stage} {event.done}/{event.total}"
+        )
+
+    knowledge_base.ingest([corpora / "manuals"], progress=on_event)
+    knowledge_base.ingest([corpora / "tickets"], tickets=True, progress=on_event)
 
 
 def open_registry(settings: Settings) -> Any | None:

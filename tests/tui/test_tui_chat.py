@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 from pilot_helpers import SIZE, ask, ready, wait_until
 from textual.widgets import Markdown, OptionList, TextArea
 
@@ -36,6 +38,56 @@ async def test_the_input_waits_for_the_engine_then_an_answer_streams_in_with_sou
         assert [t.role for t in turns] == ["user", "assistant"]
         assert turns[1].id == view.turn.id
         assert [s.n for s in turns[1].sources] == [1, 2]
+
+
+def held_until(app, loaded: threading.Event) -> None:
+    """Make the app's engine load wait for ``loaded`` (10 s at most)."""
+    factory = app.engine_factory
+
+    def load(settings, progress):
+        loaded.wait(10)
+        return factory(settings, progress)
+
+    app.engine_factory = load
+
+
+async def test_a_message_sent_while_the_model_loads_goes_out_once_it_is_ready(make_app, store):
+    app = make_app(answers=["Open Settings, then Security [1]."])
+    loaded = threading.Event()
+    held_until(app, loaded)
+    async with app.run_test(size=SIZE) as pilot:
+        box = app.screen.query_one("#question", TextArea)
+        assert not box.disabled and not app.engine_ready  # the message can be pasted already
+        box.focus()
+        box.text = "How do I reset my password?"
+        await pilot.press("ctrl+s")
+        await pilot.pause(0.2)
+        assert not app.screen.query(AnswerView) and box.text  # held until the model is ready
+        assert any("goes out once it is ready" in str(n.message) for n in app._notifications)
+        loaded.set()
+        await wait_until(pilot, lambda: bool(app.screen.query(AnswerView)))
+        view = app.screen.query_one(AnswerView)
+        await wait_until(pilot, lambda: view.turn is not None)
+        assert view.turn.status == "complete" and box.text == ""
+        [conversation] = store.conversations()
+        assert store.turns(conversation.id)[0].content == "How do I reset my password?"
+
+
+async def test_esc_holds_a_message_waiting_for_the_model(make_app, store):
+    app = make_app()
+    loaded = threading.Event()
+    held_until(app, loaded)
+    async with app.run_test(size=SIZE) as pilot:
+        box = app.screen.query_one("#question", TextArea)
+        box.focus()
+        box.text = "Where is my parcel?"
+        await pilot.press("ctrl+s")
+        await pilot.press("escape")
+        loaded.set()
+        await ready(pilot)
+        await pilot.pause(0.2)
+        assert not app.screen.query(AnswerView) and box.text == "Where is my parcel?"
+        assert store.conversations() == []
 
 
 async def test_flag_good_and_flag_bad_with_reason_and_correction_land_in_the_store(make_app, store):

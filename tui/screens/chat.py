@@ -73,6 +73,7 @@ class ChatScreen(Screen[None]):
         self.stream: AnswerStream | None = None
         self.pending: AnswerView | None = None
         self.selected: AnswerView | None = None
+        self.send_when_ready = False  # Ctrl+S while the model loads: send once it is ready
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -89,8 +90,10 @@ class ChatScreen(Screen[None]):
         self.app.chat_screen = self  # type: ignore[attr-defined]
         question = self.query_one("#question", TextArea)
         question.border_title = "Customer message · Ctrl+S send"
-        question.disabled = not self.app.engine_ready  # type: ignore[attr-defined]
+        # open while the model loads, so the customer's message can be pasted and queued
+        question.disabled = self.app.engine_failed  # type: ignore[attr-defined]
         self.watch(self.app, "engine_ready", self._engine_ready_changed, init=False)
+        self.watch(self.app, "engine_failed", self._engine_failed_changed, init=False)
         self.query_one("#messages", VerticalScroll).anchor()
         self.query_one("#sources", SourcesPanel).show([])
         await self.reload_conversations()
@@ -100,10 +103,13 @@ class ChatScreen(Screen[None]):
         self.set_class(self.size.width >= 120, "-wide")
 
     def _engine_ready_changed(self, ready: bool) -> None:
-        question = self.query_one("#question", TextArea)
-        question.disabled = not ready
-        if ready:
-            question.focus()
+        if ready and self.send_when_ready:
+            self.send_when_ready = False
+            self.call_later(self.action_send)
+
+    def _engine_failed_changed(self, failed: bool) -> None:
+        self.query_one("#question", TextArea).disabled = failed
+        self.send_when_ready = False
 
     @property
     def store(self):
@@ -174,14 +180,15 @@ class ChatScreen(Screen[None]):
         question_box = self.query_one("#question", TextArea)
         question = question_box.text.strip()
         engine = self.app.engine  # type: ignore[attr-defined]
+        if not question:
+            self.notify("Type or paste the customer's message first.", severity="warning")
+            return
         if engine is None:
-            self.notify("The model is still loading; your message is kept.", severity="warning")
+            self.send_when_ready = True
+            self.notify("The model is still loading: this message goes out once it is ready.")
             return
         if self.generating:
             self.notify("An answer is still streaming: wait, or press Esc to stop it.")
-            return
-        if not question:
-            self.notify("Type or paste the customer's message first.", severity="warning")
             return
         try:
             stream = engine.ask(question, self.conversation_id)
@@ -273,7 +280,10 @@ class ChatScreen(Screen[None]):
         return True
 
     def action_cancel(self) -> None:
-        if self.cancel_generation():
+        if self.send_when_ready:
+            self.send_when_ready = False
+            self.notify("Held: the message stays in the box; Ctrl+S sends it.")
+        elif self.cancel_generation():
             self.app.engine_status = "stopping…"  # type: ignore[attr-defined]
 
     # the selected answer and its sources
