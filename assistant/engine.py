@@ -273,7 +273,8 @@ class ChatEngine:
     def plan(self, messages: list[dict], sources: list[SourceRef]) -> GroundingPlan | None:
         if self.grounder is None or not sources:
             return None
-        return self.grounder.plan(messages, source_texts(sources))
+        headings = {s.n: s.section or s.title for s in sources}
+        return self.grounder.plan(messages, source_texts(sources), headings)
 
     def choose_evidence(
         self,

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from assistant.answering.injection import without_injected
+from assistant.answering.personal_data import mentions_personal_data
 from assistant.answering.text import Unit, answer_part, content_terms, is_reply, split_units
 
 Embed = Callable[[Sequence[str]], np.ndarray]  # texts -> unit-length rows
@@ -34,11 +35,13 @@ class Evidence:
         return self.unit.text
 
 
-def candidates(sources: dict[int, str]) -> list[tuple[int, Unit]]:
+def candidates(sources: dict[int, str], replies: set[int]) -> list[tuple[int, Unit]]:
+    """Every unit of every source, less a past reply's sentences about its own customer."""
     return [
         (n, unit)
         for n, text in sources.items()
         for unit in without_injected(split_units(answer_part(text)))
+        if n not in replies or not mentions_personal_data(unit.text)
     ]
 
 
@@ -101,23 +104,27 @@ def select_evidence(
     count: int = 1,
     min_words: int = 0,
     min_score: float = 0.0,
+    headings: dict[int, str] | None = None,
 ) -> list[list[Evidence]]:
     """Up to ``count`` candidate evidence spans, best first: each the best-matching sentence
     not yet used, with the strong sentences around it in its paragraph or list, in reading
     order, within ``max_words`` (the sentence itself always). A span shorter than
-    ``min_words`` goes on with the next best sentences of any source scoring ``min_score``."""
-    pool = candidates(sources)
+    ``min_words`` goes on with the next best sentences of any source scoring ``min_score``.
+    ``headings``: the heading each source sits under; its words count as its sentences' own
+    (a manual's section "How long is the reset link valid?" says what its sentences answer)."""
+    replies = {n for n, text in sources.items() if is_reply(text)}
+    pool = candidates(sources, replies)
     if not pool:
         return []
+    headings = headings or {}
     query = query_vector(embed, query_parts)
     similarity = embed([unit.text for _, unit in pool]) @ query
     terms = set(content_terms(question))
     scores = [
-        float(sim) + LEXICAL_WEIGHT * lexical_overlap(terms, unit.text)
-        for sim, (_, unit) in zip(similarity, pool, strict=True)
+        float(sim) + LEXICAL_WEIGHT * lexical_overlap(terms, f"{headings.get(n, '')} {unit.text}")
+        for sim, (n, unit) in zip(similarity, pool, strict=True)
     ]
     eligible = [i for i, (_, unit) in enumerate(pool) if len(unit.text.split()) >= MIN_WORDS]
-    replies = {n for n, text in sources.items() if is_reply(text)}
     ranked = sorted(eligible, key=lambda i: -scores[i])
     spans: list[list[Evidence]] = []
     used: set[int] = set()

@@ -47,7 +47,13 @@ class Grounder:
         self.vocabulary = vocabulary  # the knowledge base's words, read when a question comes
         self.is_rare = is_rare  # a name or jargon word rather than everyday language
 
-    def plan(self, messages: list[dict], sources: dict[int, str]) -> GroundingPlan:
+    def plan(
+        self,
+        messages: list[dict],
+        sources: dict[int, str],
+        headings: dict[int, str] | None = None,
+    ) -> GroundingPlan:
+        """``headings``: the section (or a ticket's subject) each source sits under."""
         from retrieval import build_query
 
         question = messages[-1]["content"]
@@ -62,6 +68,7 @@ class Grounder:
             options.model_choices,
             options.min_words,
             options.min_evidence,
+            headings,
         )
         evidence = spans[0] if spans else []
         score = evidence[0].score if evidence else 0.0

@@ -90,3 +90,34 @@ def test_coverage_is_the_share_of_key_words_the_sources_contain():
     found = assess("reset hub lights", {1: "To reset the hub, hold the button."}, 0.9)
     assert found.missing == ("light",)
     assert round(found.coverage, 2) == 0.67
+
+
+LINK_SECTION = """The reset link works for **60 minutes** and can be used only once. \
+If you open an old link you will see error **E-303 (link expired)**; just request a new one."""
+
+LINK_TICKET = """Customer message: I never got a single email. My email is j.okafor@mailbox.example.
+
+Resolution: I'm sorry for the frustration. I checked and your account is registered under \
+jokafor@mailbox.example, without the dot, so the emails went to a different address. \
+I've sent a fresh reset link to the correct address; it's valid for 60 minutes. \
+It comes from no-reply@korvolabs.example, so check the spam folder for that sender."""
+
+
+def test_a_manual_section_whose_heading_asks_the_question_is_quoted_first(embed):
+    question = "How long is the password reset link valid?"
+    sources = {1: LINK_SECTION, 2: LINK_TICKET}
+    headings = {1: "Resetting your password > How long is the reset link valid?", 2: ""}
+    plan = grounder(embed, min_words=0).plan(ask(question), sources, headings)
+    assert plan.evidence[0].n == 1
+    assert Grounder.quote(plan).startswith("The reset link works for **60 minutes**")
+    without = grounder(embed, min_words=0).plan(ask(question), sources)
+    assert without.evidence[0].n == 2  # the ticket's words match better without the heading
+
+
+def test_a_past_reply_is_never_quoted_with_its_customers_details(embed):
+    question = "Why do my password reset emails not arrive?"
+    plan = grounder(embed, min_words=0, model_choices=4).plan(ask(question), {1: LINK_TICKET})
+    quoted = [Grounder.quote(plan)] + [" ".join(e.text for e in span) for span in plan.alternatives]
+    assert any("fresh reset link" in text for text in quoted)
+    assert any("no-reply@korvolabs.example" in text for text in quoted)  # a role address
+    assert not any("jokafor" in text or "registered under" in text for text in quoted)

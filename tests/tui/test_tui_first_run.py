@@ -31,7 +31,8 @@ def test_an_empty_knowledge_base_gets_the_samples_with_progress_then_is_left_alo
     steps: list[str] = []
     index_samples_on_first_run(settings, steps.append)
 
-    assert any(s.startswith("First run: indexing the sample knowledge base, embedding") for s in steps)
+    embedding = "First run: indexing the sample knowledge base, embedding chunks"
+    assert any(step.startswith(embedding) for step in steps)
     assert steps[-1].endswith("1/1")
     sources = {s.kind for s in open_knowledge_base(settings).sources()}
     assert sources == {"manual", "ticket"}

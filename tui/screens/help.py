@@ -13,7 +13,7 @@ from textual.widgets import Label, Markdown
 HELP = """\
 | key | chat |
 |---|---|
-| Ctrl+S (or Ctrl+J, Ctrl+Enter) | send the customer's message (while the model loads: once it is ready; Esc holds it) |
+| Ctrl+S (or Ctrl+J, Ctrl+Enter) | send the customer's message (waits for the model to load) |
 | Esc | stop the answer being written (the partial answer is kept, marked cancelled) |
 | Ctrl+N | new conversation |
 | Ctrl+F | filter conversations by text; Enter on one opens it |
