@@ -230,6 +230,7 @@ def one_chat_process(form: str, questions: list[str], adapter: Path | None, comp
                 ("imports_done", "imported_at"),
                 ("model_load_from", "model_load_from"),
                 ("knowledge_base_from", "knowledge_base_from"),
+                ("embedding_model_from", "embedding_model_from"),
             )
             if key in report
         },

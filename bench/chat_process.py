@@ -3,9 +3,9 @@
     python -m bench.chat_process QUESTION... [--adapter DIR]
 
 Prints one JSON document: the wall-clock times the engine was ready and its serving form was in
-place, when its imports were done and its model load and knowledge-base opening began, and the
-process's peak resident memory (VmHWM) after answering. Not a benchmark of its
-own (no `run`).
+place, when its imports were done and its model load, knowledge-base opening and embedding-model
+load began, and the process's peak resident memory (VmHWM) after answering. Not a benchmark of
+its own (no `run`).
 """
 
 from __future__ import annotations
@@ -30,7 +30,9 @@ def main(argv: list[str]) -> int:
     phases: dict[str, float] = {"imported_at": time.time()}
 
     def progress(message: str) -> None:
-        if message.startswith("Loading"):
+        if message == "Loading the embedding model":
+            phases["embedding_model_from"] = time.time()
+        elif message.startswith("Loading"):
             phases["model_load_from"] = time.time()
         elif message.startswith("Opening the knowledge base"):
             phases["knowledge_base_from"] = time.time()
