@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from assistant.answering.injection import without_injected
-from assistant.answering.personal_data import mentions_personal_data
+from assistant.answering.one_customer import written_for_one_customer
 from assistant.answering.text import Unit, answer_part, content_terms, is_reply, split_units
 
 Embed = Callable[[Sequence[str]], np.ndarray]  # texts -> unit-length rows
@@ -36,12 +36,12 @@ class Evidence:
 
 
 def candidates(sources: dict[int, str], replies: set[int]) -> list[tuple[int, Unit]]:
-    """Every unit of every source, less a past reply's sentences about its own customer."""
+    """Every unit of every source, less a past reply's sentences true for its customer only."""
     return [
         (n, unit)
         for n, text in sources.items()
         for unit in without_injected(split_units(answer_part(text)))
-        if n not in replies or not mentions_personal_data(unit.text)
+        if n not in replies or not written_for_one_customer(unit.text)
     ]
 
 

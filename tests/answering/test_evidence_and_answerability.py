@@ -97,9 +97,10 @@ If you open an old link you will see error **E-303 (link expired)**; just reques
 
 LINK_TICKET = """Customer message: I never got a single email. My email is j.okafor@mailbox.example.
 
-Resolution: I'm sorry for the frustration. I checked and your account is registered under \
+Resolution: I'm sorry for the frustration. Reset links stay valid for 60 minutes, and you can \
+request up to 5 reset emails per hour. I checked and your account is registered under \
 jokafor@mailbox.example, without the dot, so the emails went to a different address. \
-I've sent a fresh reset link to the correct address; it's valid for 60 minutes. \
+I've sent a fresh reset link to the correct address. \
 It comes from no-reply@korvolabs.example, so check the spam folder for that sender."""
 
 
@@ -114,10 +115,11 @@ def test_a_manual_section_whose_heading_asks_the_question_is_quoted_first(embed)
     assert without.evidence[0].n == 2  # the ticket's words match better without the heading
 
 
-def test_a_past_reply_is_never_quoted_with_its_customers_details(embed):
+def test_a_past_reply_is_quoted_without_what_was_true_for_its_customer_only(embed):
     question = "Why do my password reset emails not arrive?"
     plan = grounder(embed, min_words=0, model_choices=4).plan(ask(question), {1: LINK_TICKET})
     quoted = [Grounder.quote(plan)] + [" ".join(e.text for e in span) for span in plan.alternatives]
-    assert any("fresh reset link" in text for text in quoted)
+    assert any("5 reset emails per hour" in text for text in quoted)
     assert any("no-reply@korvolabs.example" in text for text in quoted)  # a role address
-    assert not any("jokafor" in text or "registered under" in text for text in quoted)
+    for only_theirs in ("jokafor", "registered under", "I've sent"):
+        assert not any(only_theirs in text for text in quoted)
