@@ -147,12 +147,14 @@ def _filling(
     """The best-ranked sentences outside ``picked`` that bring it to ``min_words`` (a one-line
     answer says less than the agent would)."""
     words = sum(len(pool[i][1].text.split()) for i in picked)
+    said = {pool[i][1].text for i in picked}  # a sentence two sources share is said once
     added: list[int] = []
     for i in ranked:
         if words >= min_words:
             break
-        if i not in picked:
+        if i not in picked and pool[i][1].text not in said:
             added.append(i)
+            said.add(pool[i][1].text)
             words += len(pool[i][1].text.split())
     return added
 

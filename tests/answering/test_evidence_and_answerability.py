@@ -123,3 +123,12 @@ def test_a_past_reply_is_quoted_without_what_was_true_for_its_customer_only(embe
     assert any("no-reply@korvolabs.example" in text for text in quoted)  # a role address
     for only_theirs in ("jokafor", "registered under", "I've sent"):
         assert not any(only_theirs in text for text in quoted)
+
+
+def test_a_sentence_two_sources_share_is_quoted_once(embed):
+    shared = "Refunds take 5 to 10 business days to reach your account."
+    sources = {1: REFUNDS, 2: f"Customer message: where is my money?\n\nResolution: {shared}"}
+    quoted = Grounder.quote(
+        grounder(embed, min_words=60).plan(ask("Where does my refund go?"), sources)
+    )
+    assert quoted.count("business days to reach your account") == 1
