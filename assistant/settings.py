@@ -70,7 +70,9 @@ class PromptSettings(Section):
 
 
 class RetrievalSettings(Section):
-    top_k: int = Field(3, ge=0, le=20, description="Sources put in the prompt.")
+    top_k: int = Field(
+        4, ge=0, le=20, description="Sources an answer is grounded on (and put in the prompt)."
+    )
     min_similarity: float = Field(
         0.35,
         ge=-1.0,

@@ -37,7 +37,7 @@ def test_config_prints_effective_settings_and_paths(isolated_home):
     document = json.loads(deskloop("config", "--json").stdout)
     assert document["paths"]["home"] == str(isolated_home)
     assert document["settings"]["model"] == "embedded"
-    assert document["settings"]["retrieval"]["top_k"] == 3
+    assert document["settings"]["retrieval"]["top_k"] == 4
 
 
 def test_invalid_setting_fails_at_start_with_one_line(monkeypatch):
