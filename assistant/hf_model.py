@@ -6,9 +6,11 @@ the one the weights were last set to stays loaded as a cache, with its serving c
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import logging
 import threading
+import weakref
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -26,6 +28,20 @@ from assistant.settings import GenerationSettings, Settings
 BASE = "base"
 
 logger = logging.getLogger(__name__)
+
+# Models whose serving copy may be building in a daemon thread. A process that ends while a
+# build is inside torch aborts ("terminate called without an active exception", exit 134), so
+# at exit every build is superseded and waited for: it stops at its next layer.
+_building: weakref.WeakSet = weakref.WeakSet()
+
+
+@atexit.register
+def _stop_serving_builds() -> None:
+    for model in list(_building):
+        model._ticket += 1
+        builder = model._builder
+        if builder is not None:
+            builder.join()
 
 
 def pick_device(requested: str) -> str:
@@ -256,6 +272,7 @@ class HFChatModel:
             name="deskloop-serving-form",
             daemon=True,
         )
+        _building.add(self)
         self._builder.start()
 
     def _build_serving(self, version: str | None, ticket: int) -> None:

@@ -105,3 +105,27 @@ def test_an_in_domain_question_the_sources_do_not_answer_is_declined(korvo_engin
     assert stream.text() == DECLINE_ANSWER
     assert stream.result.status == "declined"
     assert "bitcoin" in stream.result.grounding["declined"]["unknown"]
+
+
+def test_a_process_that_ends_while_the_serving_copy_builds_exits_cleanly(embedded_settings):
+    """The fp16 serving copy builds in a daemon thread; ending the process in the middle of it
+    used to abort it ("terminate called without an active exception", exit status 134)."""
+    import os
+    import subprocess
+    import sys
+
+    script = (
+        "from assistant.app import open_engine\n"
+        "from assistant.settings import load_settings\n"
+        "engine = open_engine(load_settings(), grounded=False)\n"
+        "assert engine.model.describe(None) == 'plain', 'the copy was built already'\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        env={**os.environ, "DESKLOOP_SERVING": "fp16-weights"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "terminate called" not in done.stderr

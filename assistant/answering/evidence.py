@@ -9,12 +9,12 @@ procedure comes out whole and in the manual's order, up to a word budget.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from assistant.answering.injection import without_injected
-from assistant.answering.one_customer import written_for_one_customer
+from assistant.answering.one_customer import for_any_customer
 from assistant.answering.text import Unit, answer_part, content_terms, is_reply, split_units
 
 Embed = Callable[[Sequence[str]], np.ndarray]  # texts -> unit-length rows
@@ -36,13 +36,15 @@ class Evidence:
 
 
 def candidates(sources: dict[int, str], replies: set[int]) -> list[tuple[int, Unit]]:
-    """Every unit of every source, less a past reply's sentences true for its customer only."""
-    return [
-        (n, unit)
-        for n, text in sources.items()
-        for unit in without_injected(split_units(answer_part(text)))
-        if n not in replies or not written_for_one_customer(unit.text)
-    ]
+    """Every unit of every source, less what a past reply says that was true for its
+    customer only."""
+    pool = []
+    for n, text in sources.items():
+        for unit in without_injected(split_units(answer_part(text))):
+            kept = for_any_customer(unit.text) if n in replies else unit.text
+            if kept is not None:
+                pool.append((n, replace(unit, text=kept)))
+    return pool
 
 
 def lexical_overlap(question_terms: set[str], text: str) -> float:

@@ -5,7 +5,9 @@ Such a sentence carries that customer's data (e-mail, phone, name, address, ...;
 role address such as support@... or no-reply@... is nobody's), or tells what the replying
 agent did or saw on that customer's account ("I've refunded the full €7.99", "I can see your
 renewal failed", "I'll escalate this"): quoted to someone else it would claim something that
-never happened. Apologies and advice ("I'm sorry", "I'd recommend") are kept.
+never happened. Apologies and advice ("I'm sorry", "I'd recommend") are kept, and so is what
+comes before such a claim in its sentence ("... choose Request account recovery; I can see the
+request is now open on your account" keeps the step).
 """
 
 from __future__ import annotations
@@ -17,11 +19,24 @@ ROLE_ADDRESS = re.compile(
     r"security|service|contact|hello|team|admin|abuse|postmaster|webmaster)(?:[-_.][\w.-]*)?@"
 )
 AGENT_ON_THE_ACCOUNT = re.compile(
-    r"\bI(?:'ve|\u2019ve| have| had| just| also| already)?"
-    r" (?:\w+ed|sent|made|set|put|gave|took|did|got|went|found|told|left|paid|saw|kept|spoke|"
-    r"wrote|rang|ran|can see|could see|see that)\b"
+    r"\bI(?:'ve|\u2019ve| have| had)?(?: just| also| already| now)?"
+    r" (?:\w+ed|sent|made|set|put|gave|took|did|done|got|went|found|told|left|paid|saw|kept|"
+    r"spoke|wrote|rang|ran|can see|could see|see that)\b"
     r"|\bI(?:'ll|\u2019ll| will)\b"
 )
+
+
+def for_any_customer(sentence: str) -> str | None:
+    """The sentence up to its first clause (``;``-separated) that was true for its customer
+    only, ending as the sentence did; None when nothing comes before that clause."""
+    clauses = sentence.split("; ")
+    for count, clause in enumerate(clauses):
+        if written_for_one_customer(clause):
+            if count == 0:
+                return None
+            kept = "; ".join(clauses[:count]).rstrip(" ,")
+            return kept + (sentence[-1] if sentence[-1] in ".!?" else "")
+    return sentence
 
 
 def written_for_one_customer(sentence: str) -> bool:
