@@ -2,7 +2,7 @@
 
     python -m bench chat_path [--questions N] [--max-new-tokens N] [--threads N] [--home DIR]
                               [--forms openvino-exact,openvino-int8,...] [--model-shape SHAPE]
-                              [--no-adapter] [--no-startup] [--eval-rows N]
+                              [--no-adapter] [--no-startup] [--eval-rows N] [--quoted]
                               [--startup-forms FORMS] [--startup-compose free|quote]
 
 With the default retrieval settings over the shipped corpora, answers the first N answerable
@@ -21,7 +21,9 @@ the first answer's first token and peak resident memory come from separate chat 
 the model (--startup-compose free) or quoted as shipped (quote). --model-shape answers with a
 random-weight model of a real architecture instead of the embedded SmolLM2 (bench/
 chat_path_shapes.py); --eval-rows times `deskloop eval`-style rows with the adapter, served
-form against plain PEFT generate. Prints one JSON document; progress goes to stderr.
+form against plain PEFT generate; --quoted times the same questions answered in the shipped
+mode (quoted evidence; with the adapter the model scores the spans). Prints one JSON document;
+progress goes to stderr.
 """
 
 from __future__ import annotations
@@ -75,6 +77,11 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--no-adapter", action="store_true")
     parser.add_argument("--no-startup", action="store_true")
     parser.add_argument("--eval-rows", type=int, default=0, help="eval rows to time (0: none)")
+    parser.add_argument(
+        "--quoted",
+        action="store_true",
+        help="also time the questions answered in the shipped mode (quoted evidence)",
+    )
     parser.add_argument(
         "--startup-forms", default=None, help="forms started as chat processes (default: --forms)"
     )
@@ -158,6 +165,11 @@ def run(argv: list[str]) -> dict:
                 },
             }
         del variants
+        if args.quoted:
+            from bench.chat_path_quoted import quoted_waits
+
+            first_adapter = adapters[0] if adapters else None
+            result["quoted"] = quoted_waits(settings, first_adapter, questions, log)
         if args.eval_rows and adapters is not None:
             from bench.chat_path_eval import eval_speed
 
