@@ -93,7 +93,7 @@ def open_engine(
     adapter_choice: AdapterChoice | None = None,
     grounded: bool = True,
 ) -> ChatEngine:
-    from assistant.answering.grounder import Grounder
+    from assistant.answering.grounder import knowledge_base_grounder
     from assistant.backends import open_backend
     from assistant.grounding import KnowledgeBaseRetriever
 
@@ -106,13 +106,10 @@ def open_engine(
         knowledge_base = open_knowledge_base(settings)
         if not knowledge_base.is_empty():
             retriever = KnowledgeBaseRetriever(knowledge_base)
-            embedder = knowledge_base.embedder
             # loaded now rather than by the first question, so that "ready" means ready
             progress("Loading the embedding model")
-            embedder.embed_query("")
-            grounder = Grounder(
-                embedder.embed, settings.answers, knowledge_base.vocabulary, embedder.is_rare_word
-            )
+            knowledge_base.embedder.embed_query("")
+            grounder = knowledge_base_grounder(knowledge_base, settings.answers)
     store = open_store(settings)
     approved = open_approved_lookup(settings, store)
     return ChatEngine(

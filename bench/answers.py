@@ -31,7 +31,7 @@ from typing import Any
 
 from assistant.answering.citations import with_markers
 from assistant.answering.evidence import query_vector
-from assistant.answering.grounder import Grounder
+from assistant.answering.grounder import Grounder, knowledge_base_grounder
 from assistant.answering.text import split_units
 from assistant.engine import ChatEngine
 from assistant.grounding import KnowledgeBaseRetriever
@@ -180,10 +180,7 @@ def run(argv: Sequence[str]) -> dict[str, Any]:
             log(f"[{answer_set.name}] indexing")
             kb = open_set_index(answer_set, args.cache, args.fresh)
             retrieval = SharedRetrieval(KnowledgeBaseRetriever(kb))
-            embedder = kb.embedder
-            grounder = Grounder(
-                embedder.embed, settings.answers, kb.vocabulary, embedder.is_rare_word
-            )
+            grounder = knowledge_base_grounder(kb, settings.answers)
             engines = {
                 v: ChatEngine(
                     model,

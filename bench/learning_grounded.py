@@ -232,7 +232,7 @@ def open_engines(settings, args: argparse.Namespace, answer_set):
     """The agents' engine over the data directory's store, and one for the held-out cases;
     both serve the registry's active adapter from the set's index (copied into the data
     directory, where the round's evaluation finds it)."""
-    from assistant.answering.grounder import Grounder
+    from assistant.answering.grounder import knowledge_base_grounder
     from assistant.app import (
         open_approved_lookup,
         open_knowledge_base,
@@ -257,7 +257,7 @@ def open_engines(settings, args: argparse.Namespace, answer_set):
         settings,
         SharedRetrieval(KnowledgeBaseRetriever(kb)),
         AdapterRegistry.for_settings(settings).active_choice,
-        Grounder(kb.embedder.embed, settings.answers, kb.vocabulary),
+        knowledge_base_grounder(kb, settings.answers),
         open_approved_lookup(settings, store),
     )
     # held-out answers are recorded apart: they are never flagged, never trained on

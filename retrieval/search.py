@@ -57,7 +57,7 @@ class HybridSearcher:
         if not parts or k <= 0:
             return []
         pool = max(k * CANDIDATES_PER_HIT, MIN_CANDIDATES)
-        vectors = self.embedder.embed_queries([part.text for part in parts])
+        vectors = self.embedder.embed_remembered([part.text for part in parts])
         query_vector = combine(vectors, [part.weight for part in parts])
         dense = self.store.query(query_vector, pool, where)
         keywords = [(part.text, part.weight) for part in parts]

@@ -7,7 +7,7 @@ import pytest
 from fakes import ScriptedModel
 
 from assistant.answering import evidence
-from assistant.answering.grounder import Grounder
+from assistant.answering.grounder import knowledge_base_grounder
 from assistant.answering.policy_leak import policy_runs, recites_policy
 from assistant.engine import ChatEngine
 from assistant.grounding import KnowledgeBaseRetriever
@@ -48,7 +48,7 @@ def engine(kb: KnowledgeBase, tmp_path: Path, compose: str) -> tuple[ChatEngine,
     settings = load_settings()
     settings.answers.compose = compose
     model = ScriptedModel(["Hold the chime button for three seconds [1]."])
-    grounder = Grounder(kb.embedder.embed, settings.answers, kb.vocabulary)
+    grounder = knowledge_base_grounder(kb, settings.answers)
     store = Store(tmp_path / "d.db")
     return ChatEngine(model, store, settings, KnowledgeBaseRetriever(kb), grounder=grounder), model
 

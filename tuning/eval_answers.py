@@ -117,7 +117,7 @@ def indexed_knowledge_base(settings: Settings):
 def open_answerer(settings: Settings, base: BaseModelRef, retrieve: bool = True) -> EvalAnswerer:
     """The served model, with the knowledge base's retriever and answer layer as the app has
     them (``retrieve``: whether rows without sources retrieve)."""
-    from assistant.answering.grounder import Grounder
+    from assistant.answering.grounder import knowledge_base_grounder
     from assistant.backends import open_backend
     from assistant.grounding import KnowledgeBaseRetriever
 
@@ -125,6 +125,6 @@ def open_answerer(settings: Settings, base: BaseModelRef, retrieve: bool = True)
     knowledge_base = indexed_knowledge_base(settings)
     if knowledge_base is None:
         return EvalAnswerer(model, settings)
-    grounder = Grounder(knowledge_base.embedder.embed, settings.answers, knowledge_base.vocabulary)
+    grounder = knowledge_base_grounder(knowledge_base, settings.answers)
     retriever = KnowledgeBaseRetriever(knowledge_base) if retrieve else None
     return EvalAnswerer(model, settings, retriever, grounder, knowledge_base)

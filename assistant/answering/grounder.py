@@ -118,3 +118,13 @@ class Grounder:
     @staticmethod
     def check(answer: str, sources: dict[int, str]) -> CheckedAnswer:
         return check_citations(answer, sources)
+
+
+def knowledge_base_grounder(knowledge_base, settings: AnswerSettings) -> Grounder:
+    """The answer layer over ``knowledge_base`` as the app, the server and the gate use it:
+    its embedding model (remembering the sentences of sources questions share), its words and
+    its vocabulary's rare words."""
+    embedder = knowledge_base.embedder
+    return Grounder(
+        embedder.embed_remembered, settings, knowledge_base.vocabulary, embedder.is_rare_word
+    )

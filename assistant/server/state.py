@@ -41,14 +41,11 @@ class ServerState:
         """Answer from the knowledge base once it holds something (it may start empty)."""
         if self.engine.retriever is not None or self.knowledge_base.is_empty():
             return
-        from assistant.answering.grounder import Grounder
+        from assistant.answering.grounder import knowledge_base_grounder
         from assistant.grounding import KnowledgeBaseRetriever
 
         kb = self.knowledge_base
-        embedder = kb.embedder
-        self.engine.grounder = Grounder(
-            embedder.embed, self.settings.answers, kb.vocabulary, embedder.is_rare_word
-        )
+        self.engine.grounder = knowledge_base_grounder(kb, self.settings.answers)
         self.engine.retriever = KnowledgeBaseRetriever(kb)
 
 

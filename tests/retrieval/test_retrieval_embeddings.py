@@ -11,8 +11,8 @@ def test_batching_by_length_keeps_the_input_order(embedder: Embedder) -> None:
     assert np.allclose(np.linalg.norm(together, axis=1), 1.0, atol=1e-5)
 
 
-def test_query_embeddings_are_remembered(embedder: Embedder, monkeypatch) -> None:
-    first = embedder.embed_queries(["refund time", "printer jam", "refund time"])
+def test_embeddings_of_repeated_texts_are_remembered(embedder: Embedder, monkeypatch) -> None:
+    first = embedder.embed_remembered(["refund time", "printer jam", "refund time"])
     assert np.allclose(first[0], first[2])
     assert np.allclose(first[1], embedder.embed(["printer jam"])[0], atol=1e-5)
     monkeypatch.setattr(embedder, "embed", lambda *args, **kwargs: 1 / 0)

@@ -22,7 +22,7 @@ import uvicorn
 from postgres import BACKENDS
 from server_helpers import REPO, GatedModel, Running
 
-from assistant.answering.grounder import Grounder
+from assistant.answering.grounder import knowledge_base_grounder
 from assistant.app import open_store
 from assistant.engine import ChatEngine
 from assistant.grounding import KnowledgeBaseRetriever
@@ -98,10 +98,7 @@ def knowledge_base(team_settings, tmp_path_factory):
 
 
 def make_state(settings: Settings, knowledge_base, model, rate_limit: int = 100) -> ServerState:
-    embedder = knowledge_base.embedder
-    grounder = Grounder(
-        embedder.embed, settings.answers, knowledge_base.vocabulary, embedder.is_rare_word
-    )
+    grounder = knowledge_base_grounder(knowledge_base, settings.answers)
     engine = ChatEngine(
         model,
         open_store(settings),
