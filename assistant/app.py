@@ -128,6 +128,11 @@ def samples_to_index(settings: Settings):
     return (knowledge_base, corpora) if knowledge_base.is_empty() else None
 
 
+def sample_batches(corpora: Path) -> list[tuple[Path, dict]]:
+    """The sample knowledge base as ingest batches: each folder with its ingest options."""
+    return [(corpora / "manuals", {}), (corpora / "tickets", {"tickets": True})]
+
+
 def shipped_corpora() -> Path | None:
     """The sample knowledge base beside the package (an editable or source install)."""
     folder = Path(__file__).resolve().parent.parent / "corpora"

@@ -93,7 +93,7 @@ def interactive_chat(engine: ChatEngine, conversation_id: str | None = None) -> 
 
 def ingest_shipped_corpora_if_empty(settings: Settings) -> None:
     """On first run, index the sample knowledge base so the chat answers from something."""
-    from assistant.app import samples_to_index
+    from assistant.app import sample_batches, samples_to_index
     from assistant.cli_knowledge import print_ingest_summary, run_ingest
 
     found = samples_to_index(settings)
@@ -101,8 +101,8 @@ def ingest_shipped_corpora_if_empty(settings: Settings) -> None:
         return
     knowledge_base, corpora = found
     err.print(f"First run: indexing the sample knowledge base in {corpora}")
-    print_ingest_summary(run_ingest(knowledge_base, [corpora / "manuals"]))
-    print_ingest_summary(run_ingest(knowledge_base, [corpora / "tickets"], tickets=True))
+    for folder, options in sample_batches(corpora):
+        print_ingest_summary(run_ingest(knowledge_base, [folder], **options))
 
 
 def run_main_job(settings: Settings) -> None:

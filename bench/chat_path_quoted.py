@@ -24,9 +24,8 @@ def quoted_waits(settings, adapter: AdapterSpec | None, questions: list[str], lo
     quoting.answers.compose = "quote"
     answerer = open_answerer(quoting, prepare_base_model(quoting))
     figures: dict = {"compose": "quote", "served_form": answerer.served_form}
-    for label, spec in (("base_model", None), ("with_adapter", adapter)):
-        if label == "with_adapter" and spec is None:
-            break
+    runs = [("base_model", None)] + ([("with_adapter", adapter)] if adapter else [])
+    for label, spec in runs:
         answerer.use(spec.version if spec else None, spec.path if spec else None)
         answerer.answer(EvalExample([{"role": "user", "content": WARM_UP}], None))
         waits, statuses = [], []

@@ -27,7 +27,7 @@ def default_engine_factory(settings: Settings, progress: Progress) -> ChatEngine
 
 def index_samples_on_first_run(settings: Settings, progress: Progress) -> None:
     """Index the sample knowledge base into an empty one, its progress in the status bar."""
-    from assistant.app import samples_to_index
+    from assistant.app import sample_batches, samples_to_index
     from assistant.cli_knowledge import STAGE_LABELS
 
     found = samples_to_index(settings)
@@ -41,8 +41,8 @@ def index_samples_on_first_run(settings: Settings, progress: Progress) -> None:
             f"First run: indexing the sample knowledge base, {stage} {event.done}/{event.total}"
         )
 
-    knowledge_base.ingest([corpora / "manuals"], progress=on_event)
-    knowledge_base.ingest([corpora / "tickets"], tickets=True, progress=on_event)
+    for folder, options in sample_batches(corpora):
+        knowledge_base.ingest([folder], progress=on_event, **options)
 
 
 def open_registry(settings: Settings) -> Any | None:
